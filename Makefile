@@ -1,0 +1,59 @@
+# The README's commands: `make book` (the main job) and `make test` (the tests).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+BROWSER_STAMP := $(VENV)/.browser
+RESULTS ?= results
+
+# Point the project at the offline data beside the checkout, unless the caller chose a folder.
+ifneq ($(wildcard ../shared/data),)
+CXR_DATA_DIR ?= $(abspath ../shared/data)
+endif
+export CXR_DATA_DIR
+export PYTHONHASHSEED := 0
+
+.PHONY: install test test-fast book demo browser clean help
+
+help:
+	@echo "make book  - run the three notebooks (full profile: real models) and build the Jupyter Book"
+	@echo "make demo  - the same with the offline profile (stand-in models, local data, CPU-sized)"
+	@echo "make test  - install if needed, then run the whole test suite"
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+	set -o pipefail; $(PY) -m pip install -q -r requirements.txt 2>&1 | { grep -v '^WARNING: Location' || true; }
+	set -o pipefail; $(PY) -m pip install -q --no-deps --no-build-isolation -e . 2>&1 | { grep -v '^WARNING: Location' || true; }
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+# Debian's Chromium for the browser tests (the book and the app), installed once.
+browser: $(BROWSER_STAMP)
+
+$(BROWSER_STAMP): | $(STAMP)
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "could not install chromium: the browser tests will be skipped"; \
+	  else echo "chromium is not installed (apt-get install chromium): the browser tests will be skipped"; fi; \
+	fi
+	touch $(BROWSER_STAMP)
+
+test: install browser
+	$(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -m "not slow and not browser"
+
+book: install
+	$(PY) -m cxr_lib.book --profile profiles/full.yaml --results $(RESULTS)/full
+
+demo: install
+	$(PY) -m cxr_lib.book --profile profiles/offline.yaml --results $(RESULTS)/offline
+
+clean:
+	rm -rf _build $(RESULTS)

@@ -1,0 +1,511 @@
+"""PneumoniaMNIST splits, the high-resolution reference, and named case sets.
+
+Dataset facts (label names, split sizes, MD5 sums, file names) are read from
+``medmnist.INFO``; nothing here retypes them. Data is looked for, in order, in an explicit
+folder, in ``$CXR_DATA_DIR``, then in the ``medmnist`` default root (downloading there when
+allowed). A local file whose MD5 differs from the official one is accepted and reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from cxr_lib.errors import (
+    CaseSetError,
+    DataError,
+    DataNotFoundError,
+    HRUnavailableError,
+    SplitError,
+)
+
+FLAG = "pneumoniamnist"
+SPLITS = ("train", "val", "test")
+SIZES = (28, 64, 128, 224)
+DATA_DIR_ENV = "CXR_DATA_DIR"
+HR_SUBSET_FILE = "pneumoniamnist_224_test_subset.npz"
+
+#: The test images the reference analysis used: the first ten errors of its MaxViT.
+REFERENCE_CASES: tuple[int, ...] = (1, 9, 22, 39, 44, 61, 67, 68, 71, 78)
+
+
+def dataset_info() -> dict[str, Any]:
+    """The ``medmnist.INFO`` entry for PneumoniaMNIST (label names, sizes, MD5s, URLs)."""
+    from medmnist.info import INFO
+
+    return INFO[FLAG]
+
+
+def label_names() -> dict[int, str]:
+    """Class index → name, e.g. ``{0: "normal", 1: "pneumonia"}``."""
+    return {int(k): v for k, v in dataset_info()["label"].items()}
+
+
+def official_split_size(split: str) -> int:
+    """The number of images in the official split."""
+    return int(dataset_info()["n_samples"][split])
+
+
+def file_name(size: int) -> str:
+    """The MedMNIST file name for an image size (``pneumoniamnist.npz`` at 28)."""
+    check_size(size)
+    return f"{FLAG}.npz" if size == 28 else f"{FLAG}_{size}.npz"
+
+
+def official_md5(size: int) -> str:
+    """The official MD5 of the file for an image size."""
+    info = dataset_info()
+    return info["MD5"] if size == 28 else info[f"MD5_{size}"]
+
+
+def check_split(split: str) -> str:
+    """Return ``split`` if it names a split, else raise :class:`SplitError`."""
+    if split not in SPLITS:
+        raise SplitError(f"unknown split {split!r}: expected one of {', '.join(SPLITS)}")
+    return split
+
+
+def check_size(size: int) -> int:
+    """Return ``size`` if MedMNIST publishes it, else raise :class:`SplitError`."""
+    if size not in SIZES:
+        raise SplitError(
+            f"unknown image size {size!r}: PneumoniaMNIST comes at {', '.join(map(str, SIZES))}"
+        )
+    return size
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where a split was read from and whether it is the official MedMNIST file."""
+
+    path: Path
+    official: bool
+    md5: str
+
+    def describe(self) -> str:
+        """One line: the file and whether it is the official one."""
+        status = "official MedMNIST file" if self.official else "not the official MedMNIST file (MD5 differs)"
+        return f"{self.path} ({status})"
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of PneumoniaMNIST: images, labels and each image's index in the split."""
+
+    name: str
+    images: np.ndarray  # uint8 (N, H, W)
+    labels: np.ndarray  # int64 (N,), 0 = normal, 1 = pneumonia
+    indices: np.ndarray  # int64 (N,), position in the split
+    source: DataSource
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def size(self) -> int:
+        """Image side length in pixels."""
+        return int(self.images.shape[1])
+
+    def class_counts(self) -> dict[str, int]:
+        """Images per class name."""
+        names = label_names()
+        return {names[k]: int((self.labels == k).sum()) for k in sorted(names)}
+
+    def image(self, index: int) -> np.ndarray:
+        """The image at a split index (raises :class:`SplitError` when out of range)."""
+        return self.images[self.position(index)]
+
+    def label(self, index: int) -> int:
+        """The label at a split index."""
+        return int(self.labels[self.position(index)])
+
+    def position(self, index: int) -> int:
+        """Row of a split index in this object's arrays."""
+        index = int(index)
+        if not 0 <= index < len(self):
+            raise SplitError(
+                f"index {index} is out of range for the {self.name} split "
+                f"(valid: 0 to {len(self) - 1})"
+            )
+        return index
+
+    def subset(self, indices: Sequence[int]) -> "Split":
+        """The images at the given split indices, in that order."""
+        rows = np.array([self.position(i) for i in indices], dtype=np.int64)
+        return Split(self.name, self.images[rows], self.labels[rows], self.indices[rows], self.source)
+
+
+# --------------------------------------------------------------------------- locating files
+
+
+def data_dirs(data_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Folders searched for data, in order: the argument, ``$CXR_DATA_DIR``, medmnist's root."""
+    folders: list[Path] = []
+    if data_dir is not None:
+        folders.append(Path(data_dir).expanduser())
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        folders.append(Path(env).expanduser())
+    folders.append(default_root())
+    return folders
+
+
+def default_root() -> Path:
+    """The ``medmnist`` default download folder (``~/.medmnist``)."""
+    try:
+        from medmnist.info import DEFAULT_ROOT
+
+        return Path(DEFAULT_ROOT)
+    except ImportError:  # pragma: no cover - older medmnist
+        return Path.home() / ".medmnist"
+
+
+def find_file(name: str, data_dir: str | os.PathLike | None = None) -> Path | None:
+    """The first existing ``name`` in the searched folders, or None."""
+    for folder in data_dirs(data_dir):
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def locate(size: int = 28, data_dir: str | os.PathLike | None = None, download: bool = False) -> Path:
+    """Path of the PneumoniaMNIST file at ``size``; download it when allowed and missing."""
+    name = file_name(size)
+    if data_dir is not None and not Path(data_dir).expanduser().is_dir():
+        raise DataNotFoundError(f"data folder {data_dir} does not exist: pass an existing folder")
+    found = find_file(name, data_dir)
+    if found is not None:
+        return found
+    if download:
+        return _download(size)
+    searched = ", ".join(str(p) for p in data_dirs(data_dir))
+    raise DataNotFoundError(
+        f"{name} not found (searched {searched}): set {DATA_DIR_ENV} to a folder holding it, "
+        "or allow the download (download=True / --download)"
+    )
+
+
+def _download(size: int) -> Path:
+    """Download the official file with medmnist into its default root."""
+    import medmnist
+
+    root = default_root()
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        medmnist.PneumoniaMNIST(split="test", size=size, root=str(root), download=True)
+    except Exception as exc:  # network errors come in many types
+        raise DataNotFoundError(
+            f"could not download {file_name(size)} into {root} ({type(exc).__name__}): "
+            f"check the network, or set {DATA_DIR_ENV} to a folder holding the file"
+        ) from exc
+    return root / file_name(size)
+
+
+@lru_cache(maxsize=8)
+def _md5(path: str, mtime: float) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_md5(path: Path) -> str:
+    """MD5 of a file (cached per path and modification time)."""
+    return _md5(str(path), path.stat().st_mtime)
+
+
+# --------------------------------------------------------------------------- reading files
+
+
+def read_npz(path: Path, keys: Iterable[str]) -> dict[str, np.ndarray]:
+    """Read the named arrays from an ``.npz``; every failure becomes a :class:`DataError`."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [k for k in keys if k not in archive.files]
+            if missing:
+                raise DataError(
+                    f"{path} has no {', '.join(missing)} (it has {', '.join(archive.files) or 'nothing'}): "
+                    "use a MedMNIST-layout .npz file"
+                )
+            return {k: archive[k] for k in keys}
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise DataError(
+            f"{path} is not a readable .npz file ({type(exc).__name__}: {exc}): "
+            "download it again or point CXR_DATA_DIR at a good copy"
+        ) from exc
+
+
+def validate_images(images: np.ndarray, path: Path, key: str, size: int | None = None) -> np.ndarray:
+    """Check that ``images`` is a uint8 stack of square grayscale images."""
+    if images.dtype != np.uint8:
+        raise DataError(f"{path}:{key} has dtype {images.dtype}: expected uint8 images")
+    if images.ndim != 3 or images.shape[1] != images.shape[2]:
+        raise DataError(f"{path}:{key} has shape {images.shape}: expected (N, H, W) grayscale images")
+    if size is not None and images.shape[1] != size:
+        raise DataError(f"{path}:{key} holds {images.shape[1]}×{images.shape[2]} images: expected {size}×{size}")
+    return images
+
+
+def validate_labels(labels: np.ndarray, n_images: int, path: Path, key: str) -> np.ndarray:
+    """Check labels are N values in {0, 1}; return them as int64 of shape (N,)."""
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1 or len(labels) != n_images:
+        raise DataError(f"{path}:{key} has shape {labels.shape}: expected ({n_images},) or ({n_images}, 1)")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(f"{path}:{key} has dtype {labels.dtype}: expected integer labels")
+    bad = sorted(set(np.unique(labels).tolist()) - set(label_names()))
+    if bad:
+        raise DataError(f"{path}:{key} has labels {bad} outside {{0, 1}} (0 = normal, 1 = pneumonia)")
+    return labels.astype(np.int64)
+
+
+def load_split(
+    split: str,
+    size: int = 28,
+    data_dir: str | os.PathLike | None = None,
+    download: bool = False,
+) -> Split:
+    """Load one PneumoniaMNIST split as a :class:`Split`."""
+    check_split(split)
+    path = locate(size, data_dir, download)
+    return _load_split_cached(split, size, str(path), path.stat().st_mtime)
+
+
+@lru_cache(maxsize=16)
+def _load_split_cached(split: str, size: int, path_text: str, mtime: float) -> Split:
+    path = Path(path_text)
+    arrays = read_npz(path, [f"{split}_images", f"{split}_labels"])
+    images = validate_images(arrays[f"{split}_images"], path, f"{split}_images", size)
+    labels = validate_labels(arrays[f"{split}_labels"], len(images), path, f"{split}_labels")
+    md5 = file_md5(path)
+    source = DataSource(path=path, official=md5 == official_md5(size), md5=md5)
+    images.setflags(write=False)
+    return Split(split, images, labels, np.arange(len(labels), dtype=np.int64), source)
+
+
+def split_report(split: Split) -> str:
+    """One line on a split: size, class counts, and whether it matches the official one."""
+    counts = " / ".join(f"{n} {name}" for name, n in split.class_counts().items())
+    expected = official_split_size(split.name)
+    note = "" if len(split) == expected else f"; the official split has {expected}"
+    return f"{split.name}: {len(split)} images ({counts}){note}"
+
+
+# --------------------------------------------------------------------------- HR reference
+
+
+@dataclass(frozen=True)
+class HRReference:
+    """Real 224×224 counterparts of 28×28 test images, looked up by test index."""
+
+    images: np.ndarray  # uint8 (M, 224, 224)
+    test_index: np.ndarray  # int64 (M,), index in the 28×28 test split
+    path: Path
+    official: bool
+    _rows: dict[int, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._rows.update({int(t): row for row, t in enumerate(self.test_index)})
+
+    def __len__(self) -> int:
+        return len(self.test_index)
+
+    def has(self, index: int) -> bool:
+        """Whether test index ``index`` has a high-resolution counterpart."""
+        return int(index) in self._rows
+
+    def image(self, index: int) -> np.ndarray:
+        """The 224×224 image for a test index (raises :class:`HRUnavailableError`)."""
+        if not self.has(index):
+            raise HRUnavailableError(
+                f"no high-resolution reference is available for test index {index} "
+                f"({len(self)} of the test images have one; see HRReference.available())"
+            )
+        return self.images[self._rows[int(index)]]
+
+    def available(self, indices: Iterable[int] | None = None) -> list[int]:
+        """The test indices (of ``indices``, or all) that have a reference, in order."""
+        if indices is None:
+            return sorted(self._rows)
+        return [int(i) for i in indices if self.has(i)]
+
+
+def load_hr_reference(data_dir: str | os.PathLike | None = None) -> HRReference:
+    """The official ``pneumoniamnist_224.npz`` test split, else the 555-image test subset."""
+    official = find_file(file_name(224), data_dir)
+    if official is not None:
+        arrays = read_npz(official, ["test_images", "test_labels"])
+        images = validate_images(arrays["test_images"], official, "test_images", 224)
+        return HRReference(images, np.arange(len(images), dtype=np.int64), official, True)
+    subset = find_file(HR_SUBSET_FILE, data_dir)
+    if subset is None:
+        searched = ", ".join(str(p) for p in data_dirs(data_dir))
+        raise DataNotFoundError(
+            f"no high-resolution reference ({file_name(224)} or {HR_SUBSET_FILE}) in {searched}: "
+            f"set {DATA_DIR_ENV}, or download MedMNIST+ at size=224"
+        )
+    return _load_hr_subset(str(subset), subset.stat().st_mtime)
+
+
+@lru_cache(maxsize=2)
+def _load_hr_subset(path_text: str, mtime: float) -> HRReference:
+    path = Path(path_text)
+    arrays = read_npz(path, ["test_images", "test_index"])
+    images = validate_images(arrays["test_images"], path, "test_images", 224)
+    test_index = np.asarray(arrays["test_index"]).astype(np.int64)
+    if test_index.shape != (len(images),):
+        raise DataError(f"{path}:test_index has shape {test_index.shape}: expected ({len(images)},)")
+    return HRReference(images, test_index, path, False)
+
+
+# --------------------------------------------------------------------------- case sets
+
+
+@dataclass(frozen=True)
+class CaseSet:
+    """A named, ordered list of test indices with a sentence on how it was chosen."""
+
+    name: str
+    indices: tuple[int, ...]
+    description: str
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the case set as JSON (atomically)."""
+        from cxr_lib.storage import atomic_write_text
+
+        payload = {"name": self.name, "description": self.description, "indices": list(self.indices)}
+        return atomic_write_text(Path(path), json.dumps(payload, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "CaseSet":
+        """Read a case set written by :meth:`save`."""
+        path = Path(path)
+        try:
+            payload = json.loads(path.read_text())
+            return cls(str(payload["name"]), tuple(int(i) for i in payload["indices"]), str(payload["description"]))
+        except FileNotFoundError as exc:
+            raise CaseSetError(f"case-set file {path} does not exist: run `cxr baseline predict` first") from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CaseSetError(f"{path} is not a case-set file (expected JSON with name, description, indices)") from exc
+
+
+def reference_cases() -> CaseSet:
+    """The ten test images the reference analysis used."""
+    return CaseSet(
+        "reference",
+        REFERENCE_CASES,
+        "the first ten test errors of the reference analysis's MaxViT (index 22 pneumonia, the rest normal)",
+    )
+
+
+def stratified_sample(labels: np.ndarray, n: int, seed: int = 0, name: str = "sample") -> CaseSet:
+    """A seeded sample of ``n`` test indices keeping the class proportions."""
+    from sklearn.model_selection import train_test_split
+
+    labels = np.asarray(labels)
+    if not 0 < n <= len(labels):
+        raise CaseSetError(f"sample size {n} is out of range: choose 1 to {len(labels)}")
+    if n == len(labels):
+        chosen = np.arange(len(labels))
+    else:
+        min_class = int(np.bincount(labels).min())
+        stratify = labels if n >= 2 and min_class >= 2 else None
+        chosen, _ = train_test_split(
+            np.arange(len(labels)), train_size=n, stratify=stratify, random_state=seed
+        )
+    return CaseSet(name, tuple(sorted(int(i) for i in chosen)), f"{n} test images, stratified by class, seed {seed}")
+
+
+def full_test_set(labels: np.ndarray) -> CaseSet:
+    """Every image of the test split."""
+    return CaseSet("test", tuple(range(len(labels))), f"the whole test split ({len(labels)} images)")
+
+
+CASE_SET_NAMES = ("reference", "sample", "test", "cnn-errors", "cnn-false-positives", "cnn-false-negatives", "cnn-correct-sample")
+
+
+def cases_from_predictions(predictions: "Any", kind: str, n: int = 50, seed: int = 0) -> CaseSet:
+    """CNN-derived case sets from a predictions table (columns ``index, label, pred``)."""
+    frame = predictions
+    wrong = frame["pred"] != frame["label"]
+    if kind == "cnn-errors":
+        rows, text = frame[wrong], "every test image the CNN got wrong"
+    elif kind == "cnn-false-positives":
+        rows, text = frame[wrong & (frame["label"] == 0)], "normal test images the CNN called pneumonia"
+    elif kind == "cnn-false-negatives":
+        rows, text = frame[wrong & (frame["label"] == 1)], "pneumonia test images the CNN called normal"
+    elif kind == "cnn-correct-sample":
+        right = frame[~wrong]
+        sample = stratified_sample(right["label"].to_numpy(), min(n, len(right)), seed)
+        chosen = right["index"].to_numpy()[list(sample.indices)]
+        return CaseSet(kind, tuple(sorted(int(i) for i in chosen)),
+                       f"{len(chosen)} test images the CNN got right, stratified by class, seed {seed}")
+    else:
+        raise CaseSetError(f"unknown CNN case set {kind!r}: expected one of {', '.join(CASE_SET_NAMES[3:])}")
+    return CaseSet(kind, tuple(int(i) for i in rows["index"]), text)
+
+
+def load_case_set(
+    name: str,
+    labels: np.ndarray | None = None,
+    predictions: str | os.PathLike | None = None,
+    n: int = 50,
+    seed: int = 0,
+) -> CaseSet:
+    """A case set by name; ``name`` may also be the path of a saved case-set JSON file.
+
+    ``labels`` (the test labels) are needed for ``sample`` and ``test``; ``predictions`` (a CSV
+    written by ``cxr baseline predict``) for the ``cnn-*`` sets.
+    """
+    if name == "reference":
+        return reference_cases()
+    if name in ("sample", "test"):
+        if labels is None:
+            labels = load_split("test").labels
+        return stratified_sample(labels, n, seed) if name == "sample" else full_test_set(labels)
+    if name.startswith("cnn-"):
+        if predictions is None:
+            raise CaseSetError(f"case set {name!r} needs the CNN's predictions: pass a predictions CSV")
+        from cxr_lib.baseline import read_predictions
+
+        return cases_from_predictions(read_predictions(predictions), name, n, seed)
+    if name.endswith(".json"):
+        return CaseSet.load(name)
+    raise CaseSetError(
+        f"unknown case set {name!r}: expected one of {', '.join(CASE_SET_NAMES)} or a .json case-set file"
+    )
+
+
+def data_summary(data_dir: str | os.PathLike | None = None, download: bool = False) -> list[str]:
+    """Lines describing each split, its source, and the high-resolution reference."""
+    lines: list[str] = []
+    sources: dict[Path, DataSource] = {}
+    for name in SPLITS:
+        split = load_split(name, 28, data_dir, download)
+        sources.setdefault(split.source.path, split.source)
+        lines.append(split_report(split))
+    lines += [f"source: {source.describe()}" for source in sources.values()]
+    try:
+        hr = load_hr_reference(data_dir)
+        kind = "official MedMNIST+ 224" if hr.official else "test subset"
+        lines.append(f"high-resolution reference: {len(hr)} test images have one ({kind}, {hr.path})")
+    except DataNotFoundError as exc:
+        lines.append(f"high-resolution reference: none ({exc})")
+    return lines

@@ -1,0 +1,69 @@
+"""Exceptions for expected failures: each message says what is wrong and how to fix it.
+
+The CLI prints a :class:`CxrError` as one line and exits non-zero; anything else is a bug
+and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class CxrError(Exception):
+    """Base class for errors a user can fix (bad input, missing data or model, bad settings)."""
+
+    exit_code = 2
+
+
+class DataError(CxrError):
+    """A data file or folder is missing, unreadable or not in the expected layout."""
+
+
+class DataNotFoundError(DataError):
+    """No data file was found in any of the places searched."""
+
+
+class SplitError(CxrError):
+    """An unknown split name, image size or index."""
+
+
+class HRUnavailableError(DataError):
+    """No high-resolution reference exists for a test index."""
+
+
+class CaseSetError(CxrError):
+    """An unknown case set, or a case-set file that cannot be used."""
+
+
+class CheckpointError(CxrError):
+    """A model checkpoint folder is missing, partial or does not match what was asked."""
+
+
+class PredictionsError(CxrError):
+    """A predictions table does not match the split it claims to describe."""
+
+
+class UpscaleError(CxrError):
+    """An unknown upscaling method, a bad image, or an unusable super-resolution model."""
+
+
+class ModelLoadError(CxrError):
+    """A model could not be loaded (gated, not cached, wrong kind of folder)."""
+
+
+class GenerationError(CxrError):
+    """Generation failed for a reason the user can act on (e.g. out of memory)."""
+
+
+class ParameterError(CxrError):
+    """A parameter is unknown, of the wrong type or out of range."""
+
+
+class PromptError(ParameterError):
+    """An unknown prompt strategy or language, or an empty prompt."""
+
+
+class ResultsError(CxrError):
+    """The results folder cannot be written or read."""
+
+
+class ImageInputError(CxrError):
+    """An image file or array that cannot be used as a chest X-ray input."""
