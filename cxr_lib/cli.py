@@ -31,8 +31,121 @@ def _run_data(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- upscale
+def _add_upscale(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("upscale", help="upscale one image (an interpolation, Swin2SR, or the real HR image) to a file")
+    p.add_argument("--index", type=int, required=True, help="image index in the split (e.g. 22)")
+    p.add_argument("--method", default="swin2sr",
+                   help="nearest, bilinear, bicubic, lanczos, swin2sr, or hr (the real 224 image); default swin2sr")
+    p.add_argument("--model", help="Swin2SR hub id or folder (default caidas/swin2SR-classical-sr-x4-64)")
+    p.add_argument("--size", type=int, default=224, help="output side in pixels (default 224)")
+    p.add_argument("--final-resize", default="lanczos", help="filter from Swin2SR's 4x output to --size (default lanczos)")
+    p.add_argument("--rgb", action="store_true", help="write three equal channels instead of grayscale")
+    p.add_argument("--split", default="test", help="train, val or test (default test)")
+    p.add_argument("--data-dir", help="folder holding the data (default: $CXR_DATA_DIR, then ~/.medmnist)")
+    p.add_argument("--out", required=True, help="image file to write (.png records the model in its metadata)")
+    p.set_defaults(handler=_run_upscale)
+
+
+def _run_upscale(args: argparse.Namespace) -> int:
+    from cxr_lib.stand_ins import STAND_IN_LABEL
+    from cxr_lib.upscale import save_case, upscale_index
+
+    case = upscale_index(args.index, args.method, args.size, split=args.split, model=args.model, rgb=args.rgb,
+                         final_resize=args.final_resize, data_dir=args.data_dir)
+    path = save_case(case, args.out)
+    print(f"wrote {path}: {case.describe()}")
+    if case.is_stand_in:
+        print(STAND_IN_LABEL)
+    return 0
+
+
+# --------------------------------------------------------------------------- fidelity
+def _add_fidelity(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("fidelity", help="PSNR and SSIM of each upscaler against the real high-resolution images")
+    p.add_argument("--methods", default="nearest,bilinear,bicubic,lanczos",
+                   help="comma-separated: nearest, bilinear, bicubic, lanczos, swin2sr (default: the four interpolations)")
+    p.add_argument("--model", help="Swin2SR hub id or folder, for swin2sr (default caidas/swin2SR-classical-sr-x4-64)")
+    p.add_argument("--limit", type=int, help="only the first N test images with a reference (default: all)")
+    p.add_argument("--sizes", default="224,112", help="comma-separated sides to compare at (default 224,112)")
+    p.add_argument("--data-dir", help="folder holding the data (default: $CXR_DATA_DIR, then ~/.medmnist)")
+    p.add_argument("--out", required=True, help="CSV file: one row per image, method and size")
+    p.add_argument("--markdown", help="also write the summary table as Markdown to this file")
+    p.set_defaults(handler=_run_fidelity)
+
+
+def _run_fidelity(args: argparse.Namespace) -> int:
+    from cxr_lib.errors import ParameterError
+    from cxr_lib.fidelity import run_fidelity, summary_text, write_fidelity
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    try:
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        raise ParameterError(f"--sizes {args.sizes!r} is not a comma-separated list of numbers, e.g. 224,112") from None
+    run = run_fidelity(methods, args.model, args.limit, sizes, args.data_dir)
+    written = write_fidelity(run, args.out, args.markdown)
+    n = run.table["index"].nunique()
+    print(summary_text(run.summary))
+    print(f"{n} images × {len(methods)} methods × {len(sizes)} sizes in {run.seconds:.1f} s; "
+          f"wrote {', '.join(map(str, written))}")
+    return 0
+
+
+# --------------------------------------------------------------------------- ui
+def _add_ui(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ui", help="serve the Gradio app (local only unless --host/--share say otherwise)")
+    p.add_argument("--model", required=True, help="MedGemma hub id or model folder (e.g. a stand-in folder)")
+    p.add_argument("--sr-model", help="Swin2SR hub id or folder for the swin2sr upscaler (default: the real one, on first use)")
+    p.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--share", action="store_true", help="also ask Gradio for a public link (off by default)")
+    p.add_argument("--data-dir", help="folder holding pneumoniamnist.npz (default: $CXR_DATA_DIR)")
+    p.add_argument("--predictions", help="CNN predictions CSV to show (default: artifacts/baseline/predictions_test.csv if present)")
+    p.add_argument("--results", help="folder for the Markdown/JSON downloads (default: a temporary folder)")
+    p.set_defaults(handler=_run_ui)
+
+
+def _run_ui(args: argparse.Namespace) -> int:
+    from cxr_lib.ui import build_app, launch
+
+    app = build_app(args.model, sr_model=args.sr_model, data_dir=args.data_dir,
+                    predictions_csv=args.predictions, results_dir=args.results)
+    load_error = app.cxr_context.load_error
+    if load_error:
+        print(f"cxr: warning: {load_error} (the app serves anyway and shows this message)", file=sys.stderr)
+    url = launch(app, host=args.host, port=args.port, share=args.share, block=False)
+    print(f"cxr ui: serving {args.model} at {url} (Ctrl-C to stop)", flush=True)
+    try:
+        app.block_thread()
+    finally:
+        app.close()
+    return 0
+
+
+# --------------------------------------------------------------------------- bench
+def _add_bench(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="measure the pipeline's cost at MedGemma's real architecture (random weights)")
+    p.add_argument("--out", required=True, help="JSON file to write (rewritten after each workload)")
+    p.add_argument("--quick", action="store_true", help="scaled-down models (~2 min, for CI): figures flagged quick, never results")
+    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    p.add_argument("--only", help="comma-separated workloads (default all): bandwidth,build,prompts,batching,scoring,decode,swin2sr,cache")
+    p.set_defaults(handler=_run_bench)
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from cxr_lib.bench import run_bench, summary_lines
+
+    only = [w.strip() for w in args.only.split(",") if w.strip()] if args.only else None
+    results = run_bench(args.out, quick=args.quick, device=args.device, only=only,
+                        log=lambda line: print(line, file=sys.stderr, flush=True))
+    print("\n".join(summary_lines(results)))
+    print(f"cxr bench: wrote {args.out}")
+    return 0
+
+
 # --------------------------------------------------------------------------- parser and entry point
-COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [_add_data]
+COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [_add_data, _add_upscale, _add_fidelity, _add_ui, _add_bench]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -261,10 +261,11 @@ def validate_images(images: np.ndarray, path: Path, key: str, size: int | None =
 def validate_labels(labels: np.ndarray, n_images: int, path: Path, key: str) -> np.ndarray:
     """Check labels are N values in {0, 1}; return them as int64 of shape (N,)."""
     labels = np.asarray(labels)
+    shape = labels.shape
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
     if labels.ndim != 1 or len(labels) != n_images:
-        raise DataError(f"{path}:{key} has shape {labels.shape}: expected ({n_images},) or ({n_images}, 1)")
+        raise DataError(f"{path}:{key} has shape {shape}: expected ({n_images},) or ({n_images}, 1)")
     if not np.issubdtype(labels.dtype, np.integer):
         raise DataError(f"{path}:{key} has dtype {labels.dtype}: expected integer labels")
     bad = sorted(set(np.unique(labels).tolist()) - set(label_names()))

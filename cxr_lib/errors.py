@@ -67,3 +67,7 @@ class ResultsError(CxrError):
 
 class ImageInputError(CxrError):
     """An image file or array that cannot be used as a chest X-ray input."""
+
+
+class ServerError(CxrError):
+    """The app cannot be served (port taken, unusable host)."""

@@ -63,6 +63,8 @@ def auc_ci(
         return Estimate(float("nan"), float("nan"), float("nan"))
     value = float(roc_auc_score(labels, scores))
     positives, negatives = scores[labels == 1], scores[labels == 0]
+    if min(len(positives), len(negatives)) < 2:  # too few to resample: no interval
+        return Estimate(value, float("nan"), float("nan"))
 
     def statistic(pos: np.ndarray, neg: np.ndarray, axis: int = -1) -> np.ndarray:
         # Mann-Whitney form of the AUC, vectorised over bootstrap resamples.
@@ -142,3 +144,150 @@ def mcnemar_exact(correct_a: Iterable[bool], correct_b: Iterable[bool]) -> dict[
         "both_wrong": int(table[1, 1]),
         "p_value": float(result.pvalue),
     }
+
+
+# --------------------------------------------------------------------------- VLM results per condition
+
+TRUTH, CALL, SCORE, STOP, CASE = "truth", "label", "p_pneumonia", "stop_reason", "index"
+
+
+def is_correct(frame: pd.DataFrame) -> pd.Series:
+    """Whether each reading names the true class (uncertain is never correct)."""
+    return frame[CALL].map(as_class) == frame[TRUTH].astype(float)
+
+
+def condition_summary(frame: pd.DataFrame, by: str | list[str] = "condition") -> pd.DataFrame:
+    """Per group: n, accuracy / sensitivity / specificity with Wilson CIs, uncertain and cut-off
+    counts, and the AUC of P(pneumonia) with a bootstrap CI where scores exist."""
+    rows = []
+    for key, group in frame.groupby(by, sort=False):
+        metrics = binary_metrics(group[TRUTH], group[CALL])
+        row: dict[str, object] = dict(zip([by] if isinstance(by, str) else by, key if isinstance(key, tuple) else (key,)))
+        row["n"] = len(group)
+        for name, estimate in metrics.items():
+            row[name] = str(estimate)
+        row["uncertain"] = int((group[CALL] == "uncertain").sum())
+        row["cut off"] = int((group[STOP] == "max_new_tokens").sum()) if STOP in group else 0
+        if SCORE in group and group[SCORE].notna().any():
+            row["AUC of P(pneumonia)"] = str(auc_ci(group[TRUTH], group[SCORE]))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def paired_tests(frame: pd.DataFrame, conditions: Sequence[str], baseline: str) -> pd.DataFrame:
+    """Exact McNemar tests of each condition against ``baseline`` on the cases both have."""
+    correct = frame.assign(correct=is_correct(frame)).pivot_table(
+        index=CASE, columns="condition", values="correct", aggfunc="first"
+    )
+    rows = []
+    for condition in conditions:
+        if condition == baseline or condition not in correct or baseline not in correct:
+            continue
+        both = correct[[baseline, condition]].dropna()
+        test = mcnemar_exact(both[condition].astype(bool), both[baseline].astype(bool))
+        rows.append({
+            "comparison": f"{condition} vs {baseline}", "cases": test["n"],
+            f"right only with {condition}": test["a_only"], f"right only with {baseline}": test["b_only"],
+            "both right": test["both_right"], "both wrong": test["both_wrong"],
+            "exact McNemar p": round(test["p_value"], 4),
+        })
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- second opinion
+
+POLICIES = ("vlm-on-disagreement", "vlm-below-confidence")
+
+
+def second_opinion(
+    cnn: pd.DataFrame, vlm: pd.DataFrame, policy: str = "vlm-on-disagreement", confidence: float = 0.9
+) -> pd.DataFrame:
+    """The final call per case when the VLM reviews the CNN.
+
+    ``cnn`` has ``index, label, pred, prob_pneumonia``; ``vlm`` has ``index`` and the reading
+    ``label``. Policies: ``vlm-on-disagreement`` — a clear VLM call replaces the CNN's wherever they
+    differ; ``vlm-below-confidence`` — the same, but only where the CNN's confidence
+    ``max(p, 1 - p)`` is below ``confidence``. An uncertain reading never overrides.
+    """
+    if policy not in POLICIES:
+        raise ValueError(f"unknown policy {policy!r}: expected one of {POLICIES}")
+    merged = cnn[["index", "label", "pred", "prob_pneumonia"]].merge(
+        vlm[[CASE, CALL]].rename(columns={CALL: "vlm"}), on="index", how="inner"
+    )
+    vlm_class = merged["vlm"].map(as_class)
+    override = vlm_class.notna() & (vlm_class != merged["pred"])
+    if policy == "vlm-below-confidence":
+        cnn_confidence = np.maximum(merged["prob_pneumonia"], 1 - merged["prob_pneumonia"])
+        override &= cnn_confidence < confidence
+    merged["final"] = np.where(override, vlm_class, merged["pred"]).astype(int)
+    merged["overridden"] = override
+    merged["cnn_correct"] = merged["pred"] == merged["label"]
+    merged["final_correct"] = merged["final"] == merged["label"]
+    return merged
+
+
+def second_opinion_summary(decisions: pd.DataFrame) -> dict[str, object]:
+    """Corrections (CNN wrong → right), new errors (CNN right → wrong) and the net change."""
+    corrections = int((~decisions["cnn_correct"] & decisions["final_correct"]).sum())
+    new_errors = int((decisions["cnn_correct"] & ~decisions["final_correct"]).sum())
+    return {
+        "cases": len(decisions),
+        "CNN errors": int((~decisions["cnn_correct"]).sum()),
+        "overridden by the VLM": int(decisions["overridden"].sum()),
+        "corrections": corrections,
+        "new errors": new_errors,
+        "net change": corrections - new_errors,
+        "CNN accuracy": str(proportion_ci(int(decisions["cnn_correct"].sum()), len(decisions))),
+        "accuracy with second opinion": str(proportion_ci(int(decisions["final_correct"].sum()), len(decisions))),
+    }
+
+
+def projected_net_change(
+    errors: pd.DataFrame, correct_sample: pd.DataFrame, n_errors_total: int, n_correct_total: int
+) -> dict[str, object]:
+    """Project corrections and new errors onto the whole test split, with Wilson CIs on the rates.
+
+    Corrections are measured on the CNN's errors; new errors on a sample of the cases it got
+    right, then scaled to how many such cases the split has.
+    """
+    fix = proportion_ci(int(errors["final_correct"].sum()), len(errors))
+    harm = proportion_ci(int((~correct_sample["final_correct"]).sum()), len(correct_sample))
+    scale = lambda e, n: (e.value * n, e.low * n, e.high * n)  # noqa: E731
+    fixed, broken = scale(fix, n_errors_total), scale(harm, n_correct_total)
+    return {
+        "correction rate on CNN errors": str(fix),
+        "new-error rate on CNN-correct cases": str(harm),
+        "projected corrections on the test split": f"{fixed[0]:.1f} [{fixed[1]:.1f}, {fixed[2]:.1f}] of {n_errors_total}",
+        "projected new errors on the test split": f"{broken[0]:.1f} [{broken[1]:.1f}, {broken[2]:.1f}] of {n_correct_total}",
+        "projected net change": f"{fixed[0] - broken[0]:+.1f}",
+    }
+
+
+# --------------------------------------------------------------------------- the reference analysis
+
+#: What the analysis this project replaces reported on its ten cases, and what its own reports say
+#: when read with negation handled (REFERENCE.md: every report concludes no pneumonia).
+REFERENCE_CLAIMS = (
+    ("lanczos", "reference analysis, as reported", 3, "keyword parser read 'no obvious signs of pneumonia' as pneumonia"),
+    ("swin2sr", "reference analysis, as reported", 6, "same parser; padded Swin2SR output; sampled without a seed"),
+    ("lanczos", "reference analysis, its reports read correctly", 9, "all normals right, index 22 missed"),
+    ("swin2sr", "reference analysis, its reports read correctly", 9, "all normals right, index 22 missed"),
+)
+
+
+def reference_comparison(frame: pd.DataFrame, cases: Sequence[int]) -> pd.DataFrame:
+    """The reference analysis's claims beside this study's numbers on the same ten cases."""
+    rows = [
+        {"condition": c, "source": s, "correct of 10": k, "accuracy": str(proportion_ci(k, 10)), "note": note}
+        for c, s, k, note in REFERENCE_CLAIMS
+    ]
+    ours = frame[frame[CASE].isin(list(cases))]
+    for condition, group in ours.groupby("condition", sort=False):
+        correct = int(is_correct(group).sum())
+        rows.append({
+            "condition": condition, "source": "this study", f"correct of 10": correct,
+            "accuracy": str(proportion_ci(correct, len(group))),
+            "note": f"{int((group[CALL] == 'uncertain').sum())} uncertain, "
+                    f"{int((group.get(STOP, pd.Series(dtype=str)) == 'max_new_tokens').sum())} cut off",
+        })
+    return pd.DataFrame(rows)

@@ -1,0 +1,803 @@
+"""Report text → label (normal | pneumonia | uncertain) and the sentence that decided it.
+
+The reference analysis read "no obvious signs of pneumonia" as *pneumonia*: it matched a list
+of positive phrases that overrode the negative ones. This module reads a report the way a
+radiologist would, in four steps, and always says which sentence or line decided:
+
+1. **Fixed final-answer line.** ``Final answer: PNEUMONIA`` / ``NORMAL`` (also ``UNCERTAIN``,
+   ``no pneumonia``), tolerant of Markdown, case and punctuation, found anywhere in a line (so
+   inside Arabic, French, Spanish, German or Chinese text too), with localised markers
+   ("Réponse finale", "Respuesta final", "Endgültige Antwort", "最终答案", "الإجابة النهائية")
+   and localised tokens ("pneumonie", "neumonía", "Pneumonie", "肺炎", "正常", …). The last such
+   line wins. A line naming both tokens ("PNEUMONIA or NORMAL") echoes the prompt and is skipped;
+   a token followed by a negation ("Final answer: pneumonia is not present") is left to step 3.
+2. **Markdown → units.** Each line is stripped of markup (headings, bold, list numbers, bullets,
+   table pipes, bidirectional marks); see :func:`plain_text`. Lines that are only headings
+   (``## Lungs``, ``**3. Conclude if pneumonia opacities are present:**``) are not findings: they
+   set the section. An inline label (``Impression: …``, ``Lungs: …``) sets the section and the
+   text after it is read. Prompt echoes ("Describe the lungs."), questions, recommendations
+   ("Follow-up is recommended to rule out pneumonia") and disclaimers are skipped.
+3. **Per sentence, NegEx-style.** Each mention of a finding gets a status from the triggers in
+   its clause (a clause ends at "but", "however", "although", ";", …):
+   *negated* ("no", "without", "no evidence of", "negative for", "absence of", "free of",
+   "rules out", "… is not seen", "… unlikely"), *hedged* ("possible", "cannot exclude",
+   "cannot be ruled out", "may represent", "suspicious for", "suggestive of", "equivocal",
+   "questionable", "versus", "?"), *ignored* ("to rule out", "history of", "if"), or
+   *affirmed*. Pseudo-negations ("no change", "not only", "not resolved") are not triggers.
+   A negation governs the relational phrases after it ("no opacity **to suggest** pneumonia",
+   "no opacity **that could represent** pneumonia" are negations).
+   **"likely" / "probable" / "most likely" count as a positive call** (a radiologist's
+   "likely pneumonia" is a diagnosis, ACR certainty ≈ 75 %), "unlikely" / "less likely" as a
+   negation, "possible" / "suspicious for" / "cannot exclude" as uncertain.
+   Findings that mean pneumonia (*strong*): pneumonia, pneumonic, bronchopneumonia,
+   pneumonitis, consolidation, infiltrate(s), airspace / alveolar / lobar opacity or disease,
+   lung or chest infection. Non-specific findings (*weak*): opacity alone, haziness, density,
+   ground glass, peribronchial thickening. A weak finding never decides pneumonia; on its own it
+   makes the reading uncertain, and "no opacity" counts as a normal statement. Atelectasis,
+   effusion and the heart do not vote. Normal statements: "normal chest x-ray", "no acute
+   cardiopulmonary process", "lungs are clear", "clear lungs", bare "Normal." under a lungs or
+   impression heading. Partial ones ("the left lung is clear", "otherwise normal", "no other
+   consolidation") only decide when nothing else does.
+   Sentence verdict: affirmed strong → pneumonia; else hedged strong → uncertain; else negated
+   finding or normal statement → normal; else partial normal or weak finding (weak votes).
+4. **Weighing.** Sentences under an Impression / Conclusion / Diagnosis / Summary / Assessment
+   heading (the reference prompt's "3. Conclude …" item included) or starting "In conclusion",
+   "Overall", "Therefore" form the *impression* tier; the rest is the *finding* tier. The
+   impression tier decides when it says anything firm or hedged; within a tier the last such
+   statement wins (a later hedge amends an earlier normal statement and vice versa), except that
+   a hedge never takes back an earlier affirmed pneumonia. Only weak votes → partial normals
+   give normal, non-specific findings give uncertain. Nothing at all → uncertain
+   (``no-statement``).
+
+Non-English text without a final-answer line is read with small keyword lists (French, Spanish,
+German, Arabic, Chinese: the word for pneumonia, a few negations, hedges and normal phrases).
+That is deliberately simple; expect more ``uncertain`` readings there.
+
+:func:`read_report` accepts any string (empty included) and never raises. ``evidence`` is always
+a substring of :func:`plain_text` of the input (``""`` when nothing decided).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterator
+
+LABELS = ("normal", "pneumonia", "uncertain")
+
+#: Every rule name a :class:`Reading` can carry.
+RULES = (
+    "final-answer",
+    "impression-positive", "impression-negated", "impression-normal", "impression-hedged",
+    "finding-positive", "finding-negated", "finding-normal", "finding-hedged",
+    "answer-positive", "answer-negated", "answer-hedged",
+    "partial-normal", "nonspecific-finding", "no-statement",
+)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The label read from a report, the text that decided it and the rule that did."""
+
+    label: str  # "normal" | "pneumonia" | "uncertain"
+    evidence: str  # the deciding sentence or line, from plain_text(report); "" if none
+    rule: str  # one of RULES
+
+
+# --------------------------------------------------------------------------------------------
+# Patterns. Latin/Arabic words get word boundaries; CJK terms (no spaces) get none.
+
+
+def _alt(words: str | list[str]) -> str:
+    """Alternation of ``|``-separated regex phrases with word boundaries around each."""
+    items = words.split("|") if isinstance(words, str) else words
+    return r"(?<!\w)(?:" + "|".join(items) + r")(?!\w)"
+
+
+def _cjk(words: str) -> str:
+    return "(?:" + words + ")"
+
+
+def _rx(*parts: str) -> re.Pattern[str]:
+    return re.compile("|".join(p for p in parts if p), re.IGNORECASE)
+
+
+_AIRSPACE = r"air[- ]?space|alveolar|lobar|pneumonic|pneumonia|infectious|inflammatory"
+_STRONG = _rx(
+    _alt(
+        r"(?:broncho|pleuro)?pneumonias?|pneumonic|pneumonitis|"
+        r"consolidat(?:ion|ions|ive|ed|ing)|infiltrat(?:e|es|ion|ions|ive)|"
+        rf"(?:{_AIRSPACE})\s+(?:opacit(?:y|ies)|opacifications?|disease|process|shadowing|filling|changes?)|"
+        r"(?:lung|chest|pulmonary|lower respiratory(?: tract)?|respiratory tract)\s+infections?|"
+        r"infectious process|air bronchograms?|"
+        # French, Spanish, German, Arabic
+        r"pneumonies?|pneumopathies?|neumon[íi]as?|bronconeumon[íi]as?|pneumonien?|"
+        r"lungenentz[üu]ndung(?:en)?|konsolidierung(?:en)?|infiltrate?n?|"
+        r"(?:ال)?التهاب\s+(?:ال)?رئوي|(?:ال)?تهاب\s+(?:ال)?رئة|ذات\s+الرئة"
+    ),
+    _cjk("肺炎|实变|實變|浸润|浸潤"),
+)
+_WEAK = _rx(
+    _alt(
+        r"opacit(?:y|ies)|opacifications?|opacified|hazy|haziness|densit(?:y|ies)|shadowing|"
+        r"ground[- ]glass|peribronchial (?:thickening|cuffing)|"
+        r"opacit[ée]s?|opacidad(?:es)?|verschattung(?:en)?|عتامة|عتامات|"
+        r"abnormalit(?:y|ies)"
+    ),
+    _cjk("阴影|陰影|模糊影|磨玻璃"),
+)
+# Opacity-like weak terms whose negation counts as a normal statement.
+_OPACITY_LIKE = re.compile(
+    r"opac|haz|densit|shadow|ground|abnormal|verschattung|عتام|阴影|陰影|模糊|磨玻璃", re.I
+)
+
+# Pseudo-triggers: contain a negation word but negate nothing.
+_PSEUDO = _rx(
+    _alt(
+        r"no (?:significant |interval |appreciable |definite )?(?:change|changes|increase|decrease|"
+        r"improvement|resolution|progression)|without (?:significant )?change|not only|"
+        r"not necessarily|not (?:yet |fully |completely |entirely )?(?:resolved|cleared|improved|changed)|"
+        r"gram[- ]negative|not limited to|no longer (?:improving)|"
+        r"no doubt|not certain (?:if|whether)"
+    )
+)
+# Statements about what to do or what was asked, not about the image.
+_REQUEST = _rx(
+    _alt(
+        r"to (?:rule out|exclude|evaluate for|assess for|look for|check for|screen for|assess|evaluate)|"
+        r"rule out|r/o|evaluate for|assess for|screen(?:ing)? for|history of|h/o|"
+        r"clinical (?:suspicion|concern|signs|symptoms)|symptoms of|risk of|if|whether|"
+        r"in case of|treat(?:ment|ed)? (?:for|of)|antibiotics? (?:for|against)|"
+        r"signs and symptoms"
+    )
+)
+# Hedges that stand on their own ("possible pneumonia").
+_HEDGE_PRE = _rx(
+    _alt(
+        r"possible|possibly|cannot (?:be )?(?:exclude|excluded|rule out|ruled out)|"
+        r"can ?not (?:exclude|rule out)|can't (?:exclude|rule out|be excluded|be ruled out)|"
+        r"could not (?:exclude|rule out)|not (?:be )?(?:excluded|ruled out)|"
+        r"difficult to (?:exclude|rule out)|equivocal|questionable|question of|indeterminate|"
+        r"uncertain|unclear|borderline|may|might|could|perhaps|maybe|versus|vs\.?|"
+        r"(?:atelectasis|aspiration|edema|scarring) (?:or|and/or|versus|vs\.?)|"
+        r"differential(?: diagnosis)?(?: includes?| considerations?| of)?|"
+        r"consider|considered|cannot be distinguished from|"
+        r"posible|posiblemente|possiblement|probablement pas|m[öo]glich(?:e|er|en)?|"
+        r"verdacht auf|fraglich(?:e|er)?|لا يمكن استبعاد|ربما|محتمل|محتملة"
+    ),
+    _cjk("可能|不除外|不能排除|疑似|待排"),
+)
+# Hedges that relate a noun to a finding: transparent under an earlier negation.
+_HEDGE_REL = _rx(
+    _alt(
+        r"suspicious (?:for|of)|concerning for|worrisome for|suggestive of|suggesting|suggests?|"
+        r"(?:may|could|might) (?:represent|reflect|indicate|be due to|be)|raising the possibility of|"
+        r"suspicion (?:for|of)|sospechos[oa] de|suspect(?:e|é)?e? de"
+    )
+)
+# Positive relational phrases and "likely": transparent (they neither negate nor hedge).
+_POSITIVE_REL = _rx(
+    _alt(
+        r"consistent with|compatible with|in keeping with|indicative of|diagnostic of|"
+        r"characteristic of|typical of|representing|represents?|(?:most |more )?likely|"
+        r"probable|probably|due to|to suggest"
+    )
+)
+_NEG_PRE = _rx(
+    _alt(
+        r"no|not|nor|neither|none|without|negative for|absence of|absent|free of|clear of|"
+        r"rules out|ruled out|excludes|excluded|unlikely|less likely|not likely|doubtful|"
+        r"nothing|never|rather than|instead of|resolution of|resolved|lack of|lacks?|"
+        r"n't|fails? to|"
+        r"pas de|pas d'|aucune?|absence d[e']|sans|sin|ningun[oa]?|ningún|ausencia de|no hay|"
+        r"kein(?:e|en|er|es)?|ohne|nicht|"
+        r"لا|لم|عدم|بدون|غياب|خالية من|خالي من|ليس"
+    ),
+    _cjk("无|無|未见|未見|没有|沒有|未发现|未發現|排除|未"),
+)
+_NEG_POST = _rx(
+    _alt(
+        r"(?:is|are|was|were|has been|have been)?\s*(?:not|n't) (?:seen|identified|visuali[sz]ed|present|"
+        r"evident|appreciated|demonstrated|detected|observed|noted|apparent|visible|found|shown|"
+        r"suggested|supported)|"
+        r"absent|excluded|ruled out|resolved|has cleared|have cleared|unlikely|less likely|"
+        r"not likely|negative|is doubtful|"
+        r"non visible|no visible|n'est pas|ausente|no se observa|nicht nachweisbar|"
+        r"ausgeschlossen|nicht vorhanden|غير موجود|غير موجودة"
+    )
+)
+_HEDGE_POST = _rx(
+    _alt(
+        r"cannot (?:be )?(?:excluded|ruled out)|can ?not be (?:excluded|ruled out)|"
+        r"can't be (?:excluded|ruled out)|(?:is |are )?not (?:be )?(?:excluded|ruled out)|"
+        r"(?:is |are )?possible|(?:is |are )?suspected|(?:is |are )?questioned|questionable|"
+        r"may be present|versus|vs\.?|or atelectasis|and/or atelectasis|or aspiration|"
+        r"(?:is |are )?uncertain|indeterminate|equivocal|nicht auszuschlie(?:ß|ss)en|"
+        r"no se puede descartar|ne peut être exclue?"
+    ),
+    _cjk("不除外|待排|可能"),
+)
+_TERMINATION = _rx(
+    _alt(
+        r"but|however|although|though|yet|except|apart from|aside from|other than|whereas|while|"
+        r"nevertheless|nonetheless|instead|and there|there (?:is|are|appears?|may be|might be)|"
+        r"mais|cependant|toutefois|pero|sin embargo|aunque|aber|jedoch|allerdings|لكن|ولكن"
+    ),
+    _cjk("但是|但|然而|不过|不過"),
+    r"[;:，；]",
+)
+
+_GLOBAL_NORMAL = _rx(
+    _alt(
+        r"normal (?:chest |pa |frontal |ap )?(?:x-?rays?|radiographs?|films?|stud(?:y|ies)|"
+        r"exam(?:ination)?s?|cxrs?|images?|findings|appearance)|"
+        r"no acute (?:cardio)?(?:pulmonary|thoracic|chest|intrathoracic|lung) "
+        r"(?:process(?:es)?|disease|abnormalit(?:y|ies)|findings?|pathology|issues?|changes?)|"
+        r"no acute (?:findings?|abnormalit(?:y|ies)|disease|process|pathology|changes?)|"
+        r"no (?:significant |obvious |definite |radiographic |radiological |visible |acute |active )*"
+        r"(?:abnormalit(?:y|ies)|pathology|pathologic findings|findings)(?: (?:is |are )?"
+        r"(?:detected|seen|identified|noted|present))?|"
+        r"(?:chest|study|x-?ray|radiograph|image|examination|exam|film|cxr)"
+        r" (?:is|are|appears?|looks?|seems?)(?: to be)?"
+        r"(?: entirely| completely| essentially| grossly| radiographically)? "
+        r"(?:normal(?!ly)|unremarkable|within normal limits|negative)|"
+        r"unremarkable (?:chest|study|x-?ray|radiograph|examination|exam|cxr)|"
+        r"no (?:radiographic |radiological )?(?:evidence|signs?) of (?:acute |active |significant )?"
+        r"(?:cardio)?(?:pulmonary |lung |chest )?(?:disease|abnormalit(?:y|ies)|pathology)|"
+        r"no active (?:lung |pulmonary |chest )?disease|nothing abnormal(?: detected| seen)?|"
+        r"within normal limits|"
+        r"radiographie (?:thoracique )?normale|radiograf[íi]a (?:de t[óo]rax )?normal|"
+        r"normalbefund|unauff[äa]llig(?:er|e|es)?(?: befund| thorax| r[öo]ntgen\w*)?|"
+        r"صورة طبيعية|أشعة طبيعية"
+    ),
+    _cjk("胸片正常|正常胸片|未见异常|未見異常|未见明显异常"),
+)
+_LUNG_WORD = (
+    r"lungs?|lung fields?|lung zones?|lung parenchyma|lung bases|pulmonary (?:fields?|parenchyma)|"
+    r"both lungs|parenchyma|poumons?|pulmones|pulm[óo]n|lunge[n]?|الرئتان|الرئتين|الرئة"
+)
+_NORMAL_WORD = (
+    r"clear|normal(?!ly)|unremarkable|within normal limits|well[- ]aerated|clairs?|normaux|"
+    r"limpios?|claros?|normales|frei|unauff[äa]llig|طبيعية|طبيعي|سليمة|سليمتين|صافية"
+)
+_LUNG_NORMAL = _rx(
+    r"(?<!\w)(?:" + _LUNG_WORD + r")(?:\W+\w+){0,5}?\W+(?:" + _NORMAL_WORD + r")(?!\w)",
+    r"(?<!\w)(?:clear|normal|unremarkable)\s+(?:" + _LUNG_WORD + r")(?!\w)",
+    _cjk("双肺清晰|两肺清晰|双肺未见异常|肺野清晰|雙肺清晰"),
+)
+_BARE_NORMAL = re.compile(
+    r"^(?:(?:is|are|appears?|looks?|seems?|remains?)\s+)?(?:entirely |completely |essentially |"
+    r"grossly |overall )?(?:normal(?: appearance| study| findings)?|clear(?: bilaterally)?|"
+    r"unremarkable|within normal limits|wnl|negative|nad|no abnormalit(?:y|ies)(?: (?:seen|detected|"
+    r"noted|identified))?|nothing abnormal(?: (?:seen|detected))?|no significant (?:abnormalit(?:y|ies)|"
+    r"findings?)|normale?|unauff[äa]llig|طبيعي|طبيعية|正常)$",
+    re.IGNORECASE,
+)
+_OTHER_ORGAN = re.compile(
+    r"(?<!\w)(?:heart|cardiac|cardiomediastinal|mediastin\w*|aort\w*|hil(?:um|a|ar)|bones?|osseous|"
+    r"skeletal|ribs?|soft tissues?|diaphragms?|costophrenic|pleura|pleural|trachea|spine|"
+    r"c[œo]ur|coraz[óo]n|herz\w*|القلب|心脏|心影)(?!\w)",
+    re.IGNORECASE,
+)
+_LUNG_MENTION = re.compile(r"(?<!\w)(?:" + _LUNG_WORD + r"|chest|pulmonary|cardiopulmonary)(?!\w)|肺", re.I)
+_PARTIAL = re.compile(
+    r"(?<!\w)(?:otherwise|elsewhere|remainder|remaining|rest of|no other|other than|apart from|"
+    r"except|sinon|por lo dem[áa]s|ansonsten|sonst)(?!\w)",
+    re.IGNORECASE,
+)
+_LEFT_RIGHT = re.compile(r"(?<!\w)(?:left|right)(?!\w)", re.I)
+_BOTH_SIDES = re.compile(r"(?<!\w)(?:both|bilateral(?:ly)?|either|neither|bibasilar|bibasal)(?!\w)", re.I)
+
+# Sentence kinds that are not statements about this image.
+_PROMPT_ECHO = re.compile(
+    r"^(?:please\s+)?(?:describe|conclude|examine|analy[sz]e|determine|assess|evaluate|provide|"
+    r"generate|identify|state|indicate|list|comment on|report on|look for|check|answer|give|write|"
+    r"explain|decide|end with|respond|reply)(?!\w)",
+    re.IGNORECASE,
+)
+_INTERROGATIVE = re.compile(
+    r"^(?:is|are|does|do|did|was|were|can|could|any|what|which|how|why|whether|has|have)(?!\w)", re.I
+)
+_META = _rx(
+    _alt(
+        r"as an ai|i am an ai|i'm an ai|language model|not a substitute|consult (?:a|your|with)|"
+        r"qualified (?:radiologist|healthcare|medical|physician)|healthcare professional|"
+        r"medical professional|informational purposes|educational purposes|disclaimer|"
+        r"i cannot provide|i can't provide|i am not able|i'm not able|unable to provide|"
+        r"not (?:a )?medical advice|cannot (?:make|give|provide) (?:a )?diagnos\w*"
+    )
+)
+_RECOMMENDATION = re.compile(
+    r"^(?:i |we )?(?:would )?(?:recommend\w*|it is recommended|consider(?:ing)?|suggest(?:s|ed|ion|ions)?|"
+    r"follow[- ]?up|further (?:evaluation|imaging|workup|work-up|assessment|investigation)|"
+    r"clinical(?:ly)? correlat\w*|correlat\w+|repeat|should|a follow|treatment|management|"
+    r"next steps?|antibiotic\w*|if)(?!\w)",
+    re.IGNORECASE,
+)
+
+# Sections by heading keyword.
+_SEC_CONCLUSION = _rx(
+    _alt(
+        r"impressions?|conclusions?|conclude|concluding|diagnos[ie]s|diagnostic|summary|summari[sz]e|"
+        r"assessment|interpretation|opinion|final|overall|verdict|bottom line|result|"
+        r"conclusi[óo]n|schlussfolgerung|beurteilung|zusammenfassung|diagnose|diagn[óo]stico|"
+        r"impresi[óo]n|الخلاصة|الاستنتاج|التشخيص|خلاصة|استنتاج"
+    ),
+    _cjk("结论|結論|印象|诊断|診斷|总结|總結"),
+)
+_SEC_DIFFERENTIAL = _rx(_alt(r"differentials?|differential diagnos[ie]s|ddx"))
+_SEC_IGNORE = _rx(
+    _alt(
+        r"recommendations?|recommended|follow[- ]?up|next steps?|suggestions?|plan|management|"
+        r"indications?|clinical (?:history|information|indication)|history|reason(?: for exam\w*)?|"
+        r"comparison|technique|disclaimer|notes?|limitations?|caveats?|prompt|question|"
+        r"empfehlung(?:en)?|recommandations?|recomendaci[óo]n(?:es)?|التوصيات|توصيات|建议|建議"
+    )
+)
+_SEC_HEART = re.compile(r"(?<!\w)(?:heart|cardiac|cardiomediastinal|mediastinum|c[œo]ur|coraz[óo]n|herz|القلب)(?!\w)|心", re.I)
+_SEC_LUNGS = re.compile(r"(?<!\w)(?:" + _LUNG_WORD + r"|pulmonary)(?!\w)|肺", re.I)
+_INLINE_CONCLUSION = re.compile(
+    r"^(?:in conclusion|in summary|to summari[sz]e|to conclude|in short|overall|therefore|thus|hence|"
+    r"based on (?:these|the|this|my) (?:findings|image|images|observations|evaluation|analysis)|"
+    r"my impression|the impression is|impression|conclusion|diagnosis|en conclusion|en r[ée]sum[ée]|"
+    r"en resumen|en conclusi[óo]n|zusammenfassend|insgesamt|في الختام|الخلاصة|总之|综上|總之|綜上)(?!\w)",
+    re.IGNORECASE,
+)
+
+# Fixed final-answer lines.
+_FA_MARKER = (
+    r"(?:final\s+answer|answer|final\s+label|final\s+classification|"
+    r"r[ée]ponse\s+finale|r[ée]ponse|respuesta\s+final|respuesta|endg[üu]ltige\s+antwort|antwort|"
+    r"الإجابة\s+النهائية|الاجابة\s+النهائية|الجواب\s+النهائي|الإجابة|الاجابة)"
+)
+_FA_MARKER_CJK = r"(?:最终答案|最終答案|答案)"
+_FA_PNEUMONIA = (
+    r"pneumonia|pneumonie|neumon[íi]a|lungenentz[üu]ndung|肺炎|(?:ال)?التهاب\s+(?:ال)?رئوي|ذات\s+الرئة"
+)
+_FA_NORMAL = r"normale?|unauff[äa]llig|正常|طبيعي|طبيعية"
+_FA_UNCERTAIN = r"uncertain|indeterminate|incertaine?|incierto|unsicher|不确定|غير مؤكد"
+_FA_TOKEN = (
+    r"(?P<neg>(?:no|not|non|kein[e]?|pas de|sin|无|無|لا)\s*[- ]?\s*)?"
+    rf"(?P<tok>{_FA_PNEUMONIA}|{_FA_NORMAL}|{_FA_UNCERTAIN})"
+)
+_FA_LINE = re.compile(
+    r"(?:(?<!\w)" + _FA_MARKER + r"(?!\w)|" + _FA_MARKER_CJK + r")"
+    r"\s*(?:\([^)]{0,40}\)\s*)?(?:is\s*)?[:：=\-–—]?\s*(?:is\s*)?[\"'«“\[]?\s*" + _FA_TOKEN + r"(?!\w)",
+    re.IGNORECASE,
+)
+_FA_MARKER_ONLY = re.compile(
+    r"^(?:(?<!\w)" + _FA_MARKER + r"|" + _FA_MARKER_CJK + r")\s*[:：=\-–—]?\s*$", re.IGNORECASE
+)
+_FA_TOKEN_ONLY = re.compile(r"^[\"'«“\[]?\s*" + _FA_TOKEN + r"\s*[\]\"'»”]?[.!。]?$", re.IGNORECASE)
+_FA_ECHO_AFTER = re.compile(
+    r"^\s*[\]\)\"'»”]?\s*(?:or|/|\||,|oder|ou|o|或|أو|ou bien)\s*[\[\"'«“]?\s*(?:"
+    + _FA_PNEUMONIA + "|" + _FA_NORMAL + "|" + _FA_UNCERTAIN + ")",
+    re.IGNORECASE,
+)
+_NEGATION_ANYWHERE = _rx(_NEG_PRE.pattern, _NEG_POST.pattern)
+
+# Short answers after a label or question that names a finding.
+_ANSWER = re.compile(
+    r"^(?P<ans>yes|no|none|nil|absent|present|negative|positive|seen|identified|detected|"
+    r"not (?:present|seen|identified|detected|visuali[sz]ed|evident|observed|noted)|"
+    r"possible|possibly|uncertain|indeterminate|equivocal|questionable|unclear|maybe|"
+    r"cannot be (?:excluded|ruled out)|likely|probable|unlikely|normal|clear|unremarkable|"
+    r"oui|non|s[íi]|nein|ja|keine?|نعم|لا|是|否|有|无|未见)(?!\w)[\s.!,;:]*",
+    re.IGNORECASE,
+)
+_ANSWER_VALUES = {
+    "pneumonia": r"yes|present|positive|seen|identified|detected|likely|probable|oui|s[íi]|ja|نعم|是|有",
+    "normal": r"no|none|nil|absent|negative|not .*|unlikely|normal|clear|unremarkable|non|nein|keine?|لا|否|无|未见",
+    "uncertain": r"possible|possibly|uncertain|indeterminate|equivocal|questionable|unclear|maybe|cannot .*",
+}
+
+# Markup.
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u00ad]")
+_LIST_MARKER = re.compile(
+    r"^(?:>\s*)*(?:#{1,6}\s+|#{1,6}$)?(?:(?:[-*+•·▪◦‣–—]|\d{1,3}[.)](?!\d)|\(\d{1,3}\)|[a-zA-Z][.)](?=\s)|"
+    r"[ivxIVX]{1,4}[.)](?=\s))\s*)*"
+)
+_EMPHASIS = re.compile(r"\*\*|__|~~|`+|(?<!\w)[*_]+(?=\S)|(?<=\S)[*_]+(?!\w)")
+_LINK = re.compile(r"!?\[([^\]\n]{0,200})\]\([^)\n]{0,500}\)")
+_HEADING_LINE = re.compile(r"^\s{0,3}(?:>\s*)*#{1,6}(?:\s|$)")
+_BOLD_LINE = re.compile(r"^\s*(?:[-*+]\s+|\d{1,3}[.)]\s+)?(\*\*|__)(?P<inner>.+?)\1\s*[:：]?\s*$")
+_TABLE_ROW = re.compile(r"^\s*\|(?P<cells>.*)\|\s*$")
+_LABEL = re.compile(r"^(?P<label>[^:：.!?;]{1,80}?)\s*(?:[:：]|\s[–—|]\s)\s*(?P<value>.*)$")
+_SENTENCE_END = re.compile(r"[.!?]+(?=\s)|[。！？]+|[.!?]+$")
+_ABBREVIATIONS = re.compile(r"(?:\b(?:vs|e\.g|i\.e|etc|approx|dr|cf|fig|incl|resp|mm|cm|al)|\b[a-z])\.$", re.I)
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+# --------------------------------------------------------------------------------------------
+# Markup stripping.
+
+
+def _clean_line(raw: str) -> str:
+    line = _INVISIBLE.sub("", raw)
+    line = _LINK.sub(r"\1", line)
+    table = _TABLE_ROW.match(line)
+    if table:
+        cells = [c.strip() for c in table.group("cells").split("|")]
+        line = " | ".join(c for c in cells if c)
+    line = _EMPHASIS.sub("", line)
+    line = _LIST_MARKER.sub("", line.strip(), count=1)
+    return line.strip()
+
+
+def plain_lines(text: str) -> list[str]:
+    """The report's lines without Markdown markup (headings, emphasis, bullets, list numbers)."""
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    return [_clean_line(raw) for raw in text.splitlines()]
+
+
+def plain_text(text: str) -> str:
+    """The report without Markdown markup; every :class:`Reading` evidence is a substring of it."""
+    return "\n".join(plain_lines(text))
+
+
+# --------------------------------------------------------------------------------------------
+# Step 1: the fixed final-answer line.
+
+
+def _final_token(line: str) -> str | None:
+    """The label of the last final-answer token in a line, or None (echo, negation, none)."""
+    label = None
+    for match in _FA_LINE.finditer(line):
+        rest = line[match.end():]
+        if _FA_ECHO_AFTER.match(rest):
+            continue
+        if match.group("neg") is None and _NEGATION_ANYWHERE.search(rest[:60]):
+            continue  # "Final answer: pneumonia is not present" is read as a sentence
+        label = _token_label(match.group("tok"), match.group("neg"))
+    return label
+
+
+def _token_label(token: str, negated: str | None) -> str:
+    if re.fullmatch(_FA_UNCERTAIN, token, re.IGNORECASE):
+        return "uncertain"
+    is_pneumonia = re.fullmatch(_FA_PNEUMONIA, token, re.IGNORECASE) is not None
+    if negated:
+        return "normal" if is_pneumonia else "uncertain"
+    return "pneumonia" if is_pneumonia else "normal"
+
+
+def _final_answer(lines: list[str]) -> Reading | None:
+    found: Reading | None = None
+    for i, line in enumerate(lines):
+        label = _final_token(line)
+        if label is not None:
+            found = Reading(label, line, "final-answer")
+            continue
+        if _FA_MARKER_ONLY.match(line):
+            nxt = next((ln for ln in lines[i + 1:] if ln.strip()), "")
+            token = _FA_TOKEN_ONLY.match(nxt.strip())
+            if token:
+                found = Reading(_token_label(token.group("tok"), token.group("neg")), nxt.strip(), "final-answer")
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# Step 2: units (sentences with their section).
+
+
+@dataclass
+class _Section:
+    kind: str = "body"  # body | conclusion | ignore | differential
+    subject: str = ""  # lungs | heart | "" (unknown)
+
+
+@dataclass
+class _Unit:
+    text: str
+    section: _Section
+    tier: str  # "impression" | "finding"
+    label: str = ""  # the inline label or heading this text answers, if any
+    line: str = ""  # the whole plain line (evidence for label: answer pairs)
+
+
+def _section_of(heading: str, current: _Section, numbered_or_heading: bool) -> _Section:
+    if _SEC_DIFFERENTIAL.search(heading):
+        return _Section("differential", "")
+    if _SEC_CONCLUSION.search(heading):
+        return _Section("conclusion", "")
+    if _SEC_IGNORE.search(heading) and not _STRONG.search(heading):
+        return _Section("ignore", "")
+    if _SEC_HEART.search(heading) and not _SEC_LUNGS.search(heading):
+        return _Section("body", "heart")
+    if _SEC_LUNGS.search(heading):
+        return _Section("body", "lungs")
+    if numbered_or_heading:
+        return _Section("body", "")
+    return current
+
+
+def _split_sentences(line: str) -> list[str]:
+    out, start = [], 0
+    for match in _SENTENCE_END.finditer(line):
+        piece = line[start:match.end()]
+        if match.group().startswith(".") and _ABBREVIATIONS.search(piece.rstrip()):
+            continue
+        if piece.strip():
+            out.append(piece.strip())
+        start = match.end()
+    if line[start:].strip():
+        out.append(line[start:].strip())
+    return out
+
+
+def _units(raw_lines: list[str], lines: list[str]) -> Iterator[_Unit]:
+    section = _Section()
+    for raw, line in zip(raw_lines, lines):
+        if not _LETTER.search(line):
+            continue
+        raw_clean = _INVISIBLE.sub("", raw)
+        is_md_heading = bool(_HEADING_LINE.match(raw_clean))
+        bold = _BOLD_LINE.match(raw_clean)
+        is_numbered = bool(re.match(r"^\s*(?:\*\*|__)?\s*\d{1,3}[.)]\s", raw_clean))
+        heading_only = (
+            is_md_heading
+            or line.rstrip().endswith((":", "："))
+            or (bold is not None and len(line.split()) <= 8 and not line.rstrip().endswith("."))
+        )
+        label_match = _LABEL.match(line)
+        if heading_only and not (label_match and label_match.group("value").strip()):
+            section = _section_of(line, section, True)
+            yield _Unit("", section, "", label=line.rstrip(":： "), line=line)  # marks a heading
+            continue
+        label, value = "", line
+        if label_match and label_match.group("value").strip() and len(label_match.group("label").split()) <= 10:
+            label, value = label_match.group("label").strip(), label_match.group("value").strip()
+            section = _section_of(label, section, is_numbered or is_md_heading)
+        for sentence in _split_sentences(value):
+            tier = "impression" if section.kind == "conclusion" or _INLINE_CONCLUSION.match(sentence) else "finding"
+            yield _Unit(sentence, section, tier, label=label, line=line)
+            label = ""  # only the first sentence answers the label
+
+
+# --------------------------------------------------------------------------------------------
+# Step 3: one sentence → a vote.
+
+
+@dataclass(frozen=True)
+class _Vote:
+    label: str
+    kind: str  # positive | negated | normal | hedged | partial-normal | nonspecific
+    evidence: str
+    tier: str
+    answer: bool = False
+
+    @property
+    def weak(self) -> bool:
+        return self.kind in ("partial-normal", "nonspecific")
+
+
+@dataclass
+class _Triggers:
+    spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+
+
+def _find_triggers(sentence: str) -> dict[str, list[tuple[int, int]]]:
+    """Trigger spans by category; earlier categories mask later ones (pseudo before negation)."""
+    work = sentence
+    found: dict[str, list[tuple[int, int]]] = {}
+    for name, pattern in (
+        ("pseudo", _PSEUDO),
+        ("request", _REQUEST),
+        ("hedge_post", _HEDGE_POST),
+        ("hedge_rel", _HEDGE_REL),
+        ("hedge", _HEDGE_PRE),
+        ("positive", _POSITIVE_REL),
+        ("neg_post", _NEG_POST),
+        ("neg", _NEG_PRE),
+    ):
+        spans = [m.span() for m in pattern.finditer(work) if m.end() > m.start()]
+        found[name] = spans
+        if name in ("neg_post", "hedge_post"):
+            continue  # post triggers can also act as pre triggers; keep the text for them
+        for s, e in spans:
+            work = work[:s] + " " * (e - s) + work[e:]
+    found["term"] = [m.span() for m in _TERMINATION.finditer(sentence)]
+    return found
+
+
+def _status(sentence: str, start: int, end: int, trig: dict[str, list[tuple[int, int]]]) -> str:
+    """affirmed | negated | hedged | ignored for the mention sentence[start:end]."""
+    clause_start = max((e for s, e in trig["term"] if e <= start), default=0)
+    clause_end = min((s for s, e in trig["term"] if s >= end), default=len(sentence))
+
+    def before(name: str) -> list[int]:
+        return [s for s, e in trig[name] if s >= clause_start and e <= start]
+
+    negs, hedges, rels, requests = before("neg"), before("hedge"), before("hedge_rel"), before("request")
+    last_neg = max(negs, default=-1)
+    last_hedge = max(hedges, default=-1)
+    last_req = max(requests, default=-1)
+    if last_req > max(last_neg, last_hedge):
+        return "ignored"
+    if last_neg >= 0 and last_neg > last_hedge:
+        return "negated"  # a negation governs the relational hedges after it
+    if last_hedge >= 0 or rels:
+        return "hedged"
+
+    def after(name: str) -> list[int]:
+        hits = []
+        for s, _ in trig[name]:
+            if end <= s <= clause_end and len(re.findall(r"\w+", sentence[end:s])) <= 8:
+                hits.append(s)
+        return hits
+
+    post_hedge, post_neg = after("hedge_post"), after("neg_post")
+    if post_hedge and (not post_neg or min(post_hedge) <= min(post_neg)):
+        return "hedged"
+    if post_neg:
+        return "negated"
+    question = re.match(r"\s*\?", sentence[end:])
+    if question or re.search(r"\?\s*$", sentence[:start]):
+        return "hedged"
+    return "affirmed"
+
+
+def _mentions(sentence: str) -> list[tuple[int, int, bool]]:
+    strong = [(m.start(), m.end(), True) for m in _STRONG.finditer(sentence)]
+    weak = [
+        (m.start(), m.end(), False)
+        for m in _WEAK.finditer(sentence)
+        if not any(s < m.end() and m.start() < e for s, e, _ in strong)
+    ]
+    return strong + weak
+
+
+def _is_partial(sentence: str) -> bool:
+    if _PARTIAL.search(sentence):
+        return True
+    return bool(_LEFT_RIGHT.search(sentence)) and not _BOTH_SIDES.search(sentence) and not (
+        re.search(r"(?<!\w)left(?!\w)", sentence, re.I) and re.search(r"(?<!\w)right(?!\w)", sentence, re.I)
+    )
+
+
+def _normal_statement(sentence: str, subject: str) -> bool:
+    """Whether the sentence says the lungs or the whole study are normal."""
+    for match in _LUNG_NORMAL.finditer(sentence):
+        if not _NEG_PRE.search(match.group()) or re.search(r"free of|clear of", match.group(), re.I):
+            return True
+    match = _GLOBAL_NORMAL.search(sentence)
+    if match:
+        about_other = _OTHER_ORGAN.search(sentence) and not _LUNG_MENTION.search(sentence)
+        if not about_other:
+            return True
+    bare = re.sub(r"[\s.!。,;]+$", "", sentence).strip()
+    bare = re.sub(r"^(?:the )?(?:lungs?|chest)\s+", "", bare, flags=re.I)
+    return bool(_BARE_NORMAL.match(bare)) and subject in ("lungs", "conclusion", "")
+
+
+def _classify(sentence: str, subject: str, differential: bool) -> tuple[str, str] | None:
+    """(label, kind) for one sentence, or None when it says nothing about pneumonia."""
+    trig = _find_triggers(sentence)
+    strong_status, weak_status = [], []
+    for start, end, strong in _mentions(sentence):
+        status = _status(sentence, start, end, trig)
+        if differential and status == "affirmed":
+            status = "hedged"
+        (strong_status if strong else weak_status).append((status, sentence[start:end]))
+    partial = _is_partial(sentence)
+    if any(s == "affirmed" for s, _ in strong_status):
+        return "pneumonia", "positive"
+    if any(s == "hedged" for s, _ in strong_status):
+        return "uncertain", "hedged"
+    negated_opacity = any(s == "negated" and _OPACITY_LIKE.search(t) for s, t in weak_status)
+    if any(s == "negated" for s, _ in strong_status) or negated_opacity:
+        return ("normal", "partial-normal") if partial else ("normal", "negated")
+    if not any(s == "affirmed" for s, _ in weak_status) and _normal_statement(sentence, subject):
+        return ("normal", "partial-normal") if partial else ("normal", "normal")
+    if any(s in ("affirmed", "hedged") for s, _ in weak_status):
+        return "uncertain", "nonspecific"
+    return None
+
+
+def _answer_vote(label: str, value: str) -> str | None:
+    """The label a short answer ("No.", "Present") gives to a label or question naming a finding."""
+    match = _ANSWER.match(value)
+    if not match or not (_STRONG.search(label) or _WEAK.search(label)):
+        return None
+    answer = match.group("ans")
+    for result, words in _ANSWER_VALUES.items():
+        if re.fullmatch(words, answer, re.IGNORECASE):
+            if result == "pneumonia" and not _STRONG.search(label):
+                return "uncertain"  # "Opacity: present" is non-specific
+            return result
+    return None
+
+
+def _skip(sentence: str) -> bool:
+    return bool(
+        _PROMPT_ECHO.match(sentence)
+        or _META.search(sentence)
+        or _RECOMMENDATION.match(sentence)
+        or (sentence.rstrip().endswith("?") and _INTERROGATIVE.match(sentence))
+    )
+
+
+def _votes(raw_lines: list[str], lines: list[str]) -> list[_Vote]:
+    votes: list[_Vote] = []
+    pending_question = ""  # a heading or question naming a finding, awaiting "Yes." / "No."
+    for unit in _units(raw_lines, lines):
+        if not unit.text:  # a heading line
+            pending_question = unit.label if (_STRONG.search(unit.label) or _WEAK.search(unit.label)) else ""
+            continue
+        if unit.section.kind == "ignore":
+            pending_question = ""
+            continue
+        sentence = unit.text
+        tier = "impression" if unit.section.kind == "conclusion" else unit.tier
+        question = unit.label or pending_question
+        answered = _answer_vote(question, sentence) if question else None
+        if answered:
+            evidence = unit.line if unit.label else sentence
+            kind = {"pneumonia": "positive", "normal": "negated", "uncertain": "hedged"}[answered]
+            votes.append(_Vote(answered, kind, evidence, tier, answer=True))
+            pending_question = ""
+            continue
+        pending_question = ""
+        if sentence.rstrip().endswith("?") and _INTERROGATIVE.match(sentence):
+            if _STRONG.search(sentence) or _WEAK.search(sentence):
+                pending_question = sentence
+            continue
+        if _skip(sentence):
+            continue
+        body = re.sub(r"^(?:yes|no)\s*[,.;:!]\s*", lambda m: " " * len(m.group()), sentence, flags=re.I)
+        subject = "conclusion" if tier == "impression" else unit.section.subject
+        verdict = _classify(body, subject, unit.section.kind == "differential")
+        if verdict:
+            votes.append(_Vote(verdict[0], verdict[1], sentence, tier))
+    return votes
+
+
+# --------------------------------------------------------------------------------------------
+# Step 4: weighing the votes.
+
+
+def _rule(vote: _Vote) -> str:
+    if vote.weak:
+        return "partial-normal" if vote.kind == "partial-normal" else "nonspecific-finding"
+    kind = vote.kind
+    if vote.answer:
+        return f"answer-{kind}"
+    return f"{vote.tier}-{kind}"
+
+
+def _decide_tier(votes: list[_Vote]) -> _Vote | None:
+    decided: _Vote | None = None
+    for vote in votes:
+        if vote.weak:
+            continue
+        if vote.kind == "hedged" and decided is not None and decided.label == "pneumonia":
+            continue  # a hedge does not take back an affirmed pneumonia
+        decided = vote
+    return decided
+
+
+def read_report(text: str) -> Reading:
+    """Read a free-text report (Markdown allowed, any language) into a :class:`Reading`.
+
+    Never raises: any string, empty included, gives one of :data:`LABELS`.
+    """
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    raw_lines = text.splitlines()
+    lines = [_clean_line(raw) for raw in raw_lines]
+    final = _final_answer(lines)
+    if final is not None:
+        return final
+    votes = _votes(raw_lines, lines)
+    for tier in ("impression", "finding"):
+        vote = _decide_tier([v for v in votes if v.tier == tier])
+        if vote is not None:
+            return Reading(vote.label, vote.evidence, _rule(vote))
+    weak = [v for v in votes if v.weak]
+    positive = [v for v in weak if v.kind == "nonspecific"]
+    if positive:
+        return Reading("uncertain", positive[-1].evidence, "nonspecific-finding")
+    if weak:
+        return Reading("normal", weak[-1].evidence, "partial-normal")
+    return Reading("uncertain", "", "no-statement")

@@ -1,0 +1,169 @@
+"""Figures: each function takes plain values (arrays, frames) and returns a matplotlib Figure.
+
+matplotlib is imported inside the functions (the Agg backend when no display is set), so
+importing this module stays cheap. Save with :func:`save_figure`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+CLASS_NAMES = ("normal", "pneumonia")
+
+
+def _pyplot():
+    import matplotlib
+
+    if not os.environ.get("DISPLAY") and "inline" not in matplotlib.get_backend().lower():
+        matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig: "Figure", path: str | os.PathLike, dpi: int = 150) -> Path:
+    """Save a figure as PNG atomically, close it, and return the path."""
+    import io
+
+    from cxr_lib.storage import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    _pyplot().close(fig)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+# --------------------------------------------------------------------------- CNN baseline
+
+
+def confusion_matrix_figure(labels: Sequence[int], predictions: Sequence[int], title: str = "",
+                            class_names: Sequence[str] = CLASS_NAMES) -> "Figure":
+    """A 2×2 confusion matrix (rows: truth, columns: prediction) with counts and row percentages."""
+    plt = _pyplot()
+    labels, predictions = np.asarray(labels, dtype=int), np.asarray(predictions, dtype=int)
+    k = len(class_names)
+    counts = np.zeros((k, k), dtype=int)
+    np.add.at(counts, (labels, predictions), 1)
+    rows = counts.sum(axis=1, keepdims=True)
+    share = np.divide(counts, rows, out=np.zeros_like(counts, dtype=float), where=rows > 0)
+    fig, ax = plt.subplots(figsize=(4.2, 3.8))
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, f"{counts[i, j]}\n{share[i, j]:.1%}", ha="center", va="center",
+                    color="white" if share[i, j] > 0.5 else "black")
+    ax.set_xticks(range(k), [f"called {c}" for c in class_names])
+    ax.set_yticks(range(k), [f"truly {c}" for c in class_names])
+    ax.set_title(title or "Confusion matrix")
+    fig.tight_layout()
+    return fig
+
+
+def roc_figure(labels: Sequence[int], scores: Sequence[float], threshold: float | None = None,
+               title: str = "", label: str = "model") -> "Figure":
+    """The ROC curve with its AUC, and the operating point at ``threshold`` when given."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    plt = _pyplot()
+    labels, scores = np.asarray(labels, dtype=int), np.asarray(scores, dtype=float)
+    fpr, tpr, _ = roc_curve(labels, scores)
+    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    ax.plot(fpr, tpr, label=f"{label} (AUC {roc_auc_score(labels, scores):.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    if threshold is not None:
+        called = scores >= threshold
+        point = (called[labels == 0].mean(), called[labels == 1].mean())
+        ax.plot(*point, "o", color="C3", label=f"threshold {threshold:.3f}")
+    ax.set_xlabel("1 − specificity (normal called pneumonia)")
+    ax.set_ylabel("sensitivity (pneumonia found)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_title(title or "ROC curve")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- upscaling fidelity
+
+
+def fidelity_cases_figure(cases: Sequence, title: str = "", error_max: float | None = None) -> "Figure":
+    """One row per case: the 28×28 input, each method's output with its error map against HR, and HR.
+
+    ``cases`` are :class:`cxr_lib.fidelity.FidelityCase` values. Error maps (absolute difference
+    in gray levels) share one colour scale, ``error_max`` or the 99th percentile of all maps, so
+    bright regions show where a method departs from the real image. Stand-in outputs say so.
+    """
+    from cxr_lib.stand_ins import STAND_IN_LABEL
+
+    plt = _pyplot()
+    cases = list(cases)
+    if not cases:
+        raise ValueError("no cases to draw: pass at least one FidelityCase")
+    methods = list(cases[0].outputs)
+    maps = np.concatenate([case.errors[m].ravel() for case in cases for m in methods]) if methods else np.zeros(1)
+    vmax = float(error_max or max(np.percentile(maps, 99), 1.0))
+    ncols = 2 + 2 * len(methods)
+    fig, axes = plt.subplots(len(cases), ncols, figsize=(1.45 * ncols, 1.75 * len(cases) + 0.6), squeeze=False)
+    heat = None
+    for r, case in enumerate(cases):
+        row = axes[r]
+        side = case.hr.shape[0]
+        row[0].imshow(case.low, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        row[0].set_ylabel(f"#{case.index}\n{CLASS_NAMES[case.label]}", fontsize=8)
+        for k, method in enumerate(methods):
+            name = case.titles.get(method, method)
+            image_ax, error_ax = row[1 + 2 * k], row[2 + 2 * k]
+            image_ax.imshow(case.outputs[method], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+            heat = error_ax.imshow(case.errors[method], cmap="magma", vmin=0, vmax=vmax, interpolation="nearest")
+            psnr_value, ssim_value = case.scores[method]
+            image_ax.set_xlabel(f"{psnr_value:.1f} dB, SSIM {ssim_value:.2f}", fontsize=7)
+            if r == 0:
+                image_ax.set_title(name, fontsize=8)
+                error_ax.set_title(f"|{name.split(' ')[0]} − HR|", fontsize=8)
+        row[-1].imshow(case.hr, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        if r == 0:
+            row[0].set_title(f"input {case.low.shape[0]}×{case.low.shape[1]}", fontsize=8)
+            row[-1].set_title(f"real HR ({side}×{side})", fontsize=8)
+        for ax in row:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    stand_in = any("STAND-IN" in name for case in cases for name in case.titles.values())
+    heading = title or "Upscaled inputs against the real high-resolution image"
+    if stand_in:
+        heading += f"\nswin2sr: {STAND_IN_LABEL}"
+    fig.suptitle(heading, fontsize=10)
+    if heat is not None:
+        bar = fig.colorbar(heat, ax=axes.ravel().tolist(), fraction=0.015, pad=0.01)
+        bar.set_label("absolute error (gray levels)", fontsize=8)
+    return fig
+
+
+def fidelity_summary_figure(summary, title: str = "") -> "Figure":
+    """Mean PSNR and SSIM with 95% CIs per method, one marker per size (a ``summarise_fidelity`` frame)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.2))
+    methods = list(dict.fromkeys(summary["method"]))
+    names = [f"{m} (STAND-IN)" if summary.loc[summary["method"] == m, "stand_in"].any() else m for m in methods]
+    sizes = sorted(summary["size"].unique(), reverse=True)
+    for ax, metric, label in zip(axes, ("psnr", "ssim"), ("PSNR (dB), higher is closer", "SSIM, higher is closer")):
+        for k, size in enumerate(sizes):
+            part = summary[summary["size"] == size].set_index("method").reindex(methods)
+            y = np.arange(len(methods)) + (k - (len(sizes) - 1) / 2) * 0.2
+            ax.errorbar(part[metric], y, xerr=[part[metric] - part[f"{metric}_low"], part[f"{metric}_high"] - part[metric]],
+                        fmt="o", capsize=3, label=f"at {size}×{size}")
+        ax.set_yticks(range(len(methods)), names)
+        ax.invert_yaxis()
+        ax.set_xlabel(label)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title or "Fidelity against the real high-resolution image (mean, 95% CI)", fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,397 @@
+"""Upscalers by name behind one call signature, and Swin2SR with its padding cropped off.
+
+``upscale(image, method, size)`` turns a small grayscale (or RGB) ``uint8`` image into a
+``size``×``size`` ``uint8`` image. The interpolating methods (``nearest``, ``bilinear``,
+``bicubic``, ``lanczos``) are PIL's resize filters. ``swin2sr`` runs
+``Swin2SRForImageSuperResolution`` (default ``caidas/swin2SR-classical-sr-x4-64``): its image
+processor pads every image to the *next* multiple of 8 (28 → 32, always adding a mirrored
+strip), so the raw reconstruction is 128×128; :meth:`SuperResolver.super_resolve` crops it to
+exactly 4× the input (112×112), clamps to [0, 1], and a final resize (Lanczos by default, as in
+the reference analysis) brings it to ``size``. ``hr`` is a condition too: the real 224×224
+image, for the control arm (:func:`condition_images`).
+
+Colour: a grayscale input is processed as grayscale (Swin2SR sees three equal channels and its
+output is read back as luma); ``rgb=True`` stacks the grayscale result into three equal channels.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from cxr_lib.errors import ModelLoadError, UpscaleError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from PIL import Image as PILImage
+
+    from cxr_lib.data import HRReference, Split
+
+#: The real super-resolution model (×4, trained on classical bicubic degradation).
+DEFAULT_SWIN2SR = "caidas/swin2SR-classical-sr-x4-64"
+#: Interpolating upscalers (PIL filters) and the super-resolution model, in display order.
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos")
+METHODS = INTERPOLATIONS + ("swin2sr",)
+#: Every image condition a VLM can be shown: an upscaler's output, or the real HR image.
+CONDITIONS = METHODS + ("hr",)
+#: The filter that brings Swin2SR's 4× output (and the 224 HR image) to another size.
+DEFAULT_FINAL_RESIZE = "lanczos"
+#: Side length of the real high-resolution images.
+HR_SIZE = 224
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def check_method(method: str, allowed: Sequence[str] = METHODS) -> str:
+    """Return ``method`` if it names an upscaler in ``allowed``, else raise :class:`UpscaleError`."""
+    if method not in allowed:
+        raise UpscaleError(f"unknown upscaling method {method!r}: expected one of {', '.join(allowed)}")
+    return method
+
+
+def check_image(image: Any) -> np.ndarray:
+    """Return ``image`` as a ``uint8`` (H, W) or (H, W, 3) array, else raise :class:`UpscaleError`."""
+    array = np.asarray(image)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] == 3)) or min(array.shape[:2], default=0) < 1:
+        raise UpscaleError(
+            f"image has shape {array.shape}: expected a 2-D grayscale (H, W) or RGB (H, W, 3) array"
+        )
+    if array.dtype != np.uint8:
+        raise UpscaleError(f"image has dtype {array.dtype}: expected uint8 (0-255); convert it with .astype(np.uint8)")
+    return array
+
+
+def check_size(size: int, image: np.ndarray) -> int:
+    """Return ``size`` if it is at least the image's side, else raise :class:`UpscaleError`."""
+    side = max(image.shape[:2])
+    if not isinstance(size, (int, np.integer)) or size < side:
+        raise UpscaleError(
+            f"target size {size!r} is smaller than the {image.shape[0]}×{image.shape[1]} input: "
+            f"choose a size of at least {side}"
+        )
+    return int(size)
+
+
+# --------------------------------------------------------------------------- pixels
+
+
+def _resample(name: str) -> int:
+    from PIL import Image
+
+    filters = {"nearest": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILINEAR,
+               "bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS}
+    return filters[check_method(name, INTERPOLATIONS)]
+
+
+def to_pil(image: np.ndarray) -> "PILImage.Image":
+    """A ``uint8`` grayscale (mode ``L``) or RGB array as a PIL image."""
+    from PIL import Image
+
+    array = check_image(image)
+    return Image.fromarray(np.ascontiguousarray(array))  # mode L for (H, W), RGB for (H, W, 3)
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Grayscale of a ``uint8`` image (ITU-R 601 luma for RGB, as PIL's ``convert("L")``)."""
+    array = check_image(image)
+    return array if array.ndim == 2 else np.asarray(to_pil(array).convert("L"))
+
+
+def as_channels(image: np.ndarray, rgb: bool) -> np.ndarray:
+    """``image`` with three equal channels (``rgb=True``) or as grayscale (``rgb=False``)."""
+    array = check_image(image)
+    if not rgb:
+        return to_gray(array)
+    return array if array.ndim == 3 else np.repeat(array[:, :, None], 3, axis=2)
+
+
+def resize(image: np.ndarray, size: int, method: str = DEFAULT_FINAL_RESIZE, rgb: bool = False) -> np.ndarray:
+    """Resize a ``uint8`` image to ``size``×``size`` with a PIL filter (no-op at the same size)."""
+    array = check_image(image)
+    if array.shape[:2] != (size, size):
+        array = np.asarray(to_pil(array).resize((int(size), int(size)), _resample(method)))
+    return as_channels(array, rgb)
+
+
+# --------------------------------------------------------------------------- Swin2SR
+
+
+@dataclass
+class SuperResolver:
+    """A loaded Swin2SR model with its image processor, and where it came from."""
+
+    model: Any  # transformers Swin2SRForImageSuperResolution, in eval mode
+    processor: Any  # transformers Swin2SRImageProcessor
+    model_id: str
+    revision: str | None
+    device: str
+    is_stand_in: bool
+
+    @property
+    def scale(self) -> int:
+        """The model's upscaling factor (4 for the default model and the stand-in)."""
+        return int(self.model.config.upscale)
+
+    @property
+    def label(self) -> str:
+        """A short name for titles and tables; stand-ins say so."""
+        from cxr_lib.stand_ins import STAND_IN_LABEL
+
+        return f"{self.model_id} [{STAND_IN_LABEL}]" if self.is_stand_in else self.model_id
+
+    def super_resolve(self, images: Sequence[np.ndarray], batch_size: int = 8, progress: bool = False) -> list[np.ndarray]:
+        """Each image at exactly ``scale``× its size, the processor's padding cropped off.
+
+        Images are grouped by shape and run ``batch_size`` at a time in float32 without gradients;
+        outputs are clamped to [0, 1] and rounded to ``uint8``. A grayscale input gives a grayscale
+        output (the model sees three equal channels; the result is read back as luma).
+        """
+        import torch
+        from tqdm.auto import tqdm
+
+        arrays = [check_image(image) for image in images]
+        if batch_size < 1:
+            raise UpscaleError(f"batch size {batch_size} is not positive: choose 1 or more")
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for position, array in enumerate(arrays):
+            groups.setdefault(array.shape, []).append(position)
+        batches = [rows[i:i + batch_size] for rows in groups.values() for i in range(0, len(rows), batch_size)]
+        results: list[np.ndarray | None] = [None] * len(arrays)
+        bar = tqdm(batches, desc="swin2sr", unit="batch", disable=not progress or len(batches) < 2)
+        for rows in bar:
+            batch = [as_channels(arrays[r], rgb=True) for r in rows]
+            height, width = batch[0].shape[:2]
+            pixels = self.processor(images=batch, return_tensors="pt")["pixel_values"]
+            with torch.inference_mode():
+                out = self.model(pixel_values=pixels.to(self.device, torch.float32)).reconstruction
+            out = out[:, :, : height * self.scale, : width * self.scale].clamp(0, 1)
+            out = (out * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+            for row, sr in zip(rows, out):
+                results[row] = sr if arrays[row].ndim == 3 else to_gray(sr)
+        return results  # type: ignore[return-value]
+
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def _looks_like_path(model: str) -> bool:
+    """Whether ``model`` can only be a folder (a hub id is ``owner/name``)."""
+    return not _HUB_ID.match(model)
+
+
+def load_super_resolver(model: str = DEFAULT_SWIN2SR, device: str | None = None, revision: str | None = None) -> SuperResolver:
+    """Load a Swin2SR model and its processor (a hub id or a local folder, e.g. the stand-in).
+
+    Raises :class:`UpscaleError` for a missing folder or a model that is not a Swin2SR, and
+    :class:`ModelLoadError` when the hub cannot provide it (offline and not cached).
+    """
+    import torch
+    from transformers import AutoConfig, Swin2SRForImageSuperResolution, Swin2SRImageProcessor
+
+    from cxr_lib.stand_ins import is_stand_in
+
+    model = str(model)
+    local = Path(model).expanduser()
+    if local.exists():
+        if not (local / "config.json").is_file():
+            raise UpscaleError(f"{local} has no config.json: pass a Swin2SR model folder (or a hub id such as {DEFAULT_SWIN2SR})")
+        source = str(local)
+    elif _looks_like_path(model):
+        raise UpscaleError(f"model folder {model} does not exist: pass a Swin2SR model folder or a hub id such as {DEFAULT_SWIN2SR}")
+    else:
+        source = model
+    try:
+        config = AutoConfig.from_pretrained(source, revision=revision)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(
+            f"could not load the configuration of {model!r} ({type(exc).__name__}): check the id, the network "
+            "or the Hugging Face cache, or pass a local Swin2SR folder"
+        ) from exc
+    if config.model_type != "swin2sr":
+        raise UpscaleError(f"{model} is a {config.model_type!r} model, not a Swin2SR: pass a Swin2SR model such as {DEFAULT_SWIN2SR}")
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        network = Swin2SRForImageSuperResolution.from_pretrained(source, revision=revision, dtype=torch.float32)
+        processor = Swin2SRImageProcessor.from_pretrained(source, revision=revision)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"could not load Swin2SR weights or processor from {model!r} ({type(exc).__name__}: {exc})".replace("\n", " ")) from exc
+    network = network.to(device).eval()
+    found = revision or getattr(config, "_commit_hash", None) or ("local" if local.exists() else None)
+    return SuperResolver(network, processor, model, found, device, is_stand_in(source))
+
+
+@lru_cache(maxsize=2)
+def default_super_resolver(model: str = DEFAULT_SWIN2SR) -> SuperResolver:
+    """The Swin2SR used when a call asks for ``swin2sr`` without passing a model (loaded once)."""
+    return load_super_resolver(model)
+
+
+def method_label(method: str, sr_model: SuperResolver | None = None) -> str:
+    """The name to show for a method; a stand-in Swin2SR is marked ``(STAND-IN)``."""
+    if method == "swin2sr" and sr_model is not None and sr_model.is_stand_in:
+        return "swin2sr (STAND-IN)"
+    return method
+
+
+# --------------------------------------------------------------------------- upscaling
+
+
+def upscale(
+    image: np.ndarray,
+    method: str,
+    size: int = 224,
+    *,
+    sr_model: SuperResolver | None = None,
+    rgb: bool = False,
+    final_resize: str = DEFAULT_FINAL_RESIZE,
+) -> np.ndarray:
+    """Upscale one ``uint8`` image to ``size``×``size`` by ``method`` (see :data:`METHODS`)."""
+    return upscale_batch([image], method, size, sr_model=sr_model, batch_size=1, rgb=rgb, final_resize=final_resize)[0]
+
+
+def upscale_batch(
+    images: Sequence[np.ndarray],
+    method: str,
+    size: int = 224,
+    *,
+    sr_model: SuperResolver | None = None,
+    batch_size: int = 8,
+    rgb: bool = False,
+    final_resize: str = DEFAULT_FINAL_RESIZE,
+) -> list[np.ndarray]:
+    """Upscale many images; ``swin2sr`` runs in batches (with a progress bar), then ``final_resize``.
+
+    Without ``sr_model``, ``swin2sr`` loads :data:`DEFAULT_SWIN2SR` once per process.
+    """
+    check_method(method)
+    check_method(final_resize, INTERPOLATIONS)
+    arrays = [check_image(image) for image in images]
+    for array in arrays:
+        if array.shape[0] != array.shape[1]:
+            raise UpscaleError(f"image is {array.shape[0]}×{array.shape[1]}: expected a square image")
+        check_size(size, array)
+    if method == "swin2sr":
+        resolver = sr_model or default_super_resolver()
+        arrays = resolver.super_resolve(arrays, batch_size=batch_size, progress=True)
+        return [resize(array, size, final_resize, rgb) for array in arrays]
+    return [resize(array, size, method, rgb) for array in arrays]
+
+
+def condition_images(
+    split: "Split",
+    indices: Sequence[int],
+    condition: str,
+    size: int = 224,
+    *,
+    hr: "HRReference | None" = None,
+    sr_model: SuperResolver | None = None,
+    rgb: bool = False,
+    final_resize: str = DEFAULT_FINAL_RESIZE,
+    batch_size: int = 8,
+) -> list[np.ndarray]:
+    """The images a VLM is shown for ``condition`` (see :data:`CONDITIONS`) at the given split indices.
+
+    ``hr`` gives the real 224×224 image (resized with ``final_resize`` when ``size`` is not 224)
+    and raises :class:`~cxr_lib.errors.HRUnavailableError` for an index without one; every other
+    condition upscales the split's images.
+    """
+    check_method(condition, CONDITIONS)
+    if condition == "hr":
+        from cxr_lib.data import load_hr_reference
+
+        reference = hr if hr is not None else load_hr_reference()
+        return [resize(reference.image(i), size, final_resize, rgb) for i in indices]
+    return upscale_batch([split.image(i) for i in indices], condition, size, sr_model=sr_model,
+                         batch_size=batch_size, rgb=rgb, final_resize=final_resize)
+
+
+# --------------------------------------------------------------------------- one case, to a file
+
+
+@dataclass
+class UpscaledCase:
+    """One test image shown under one condition, with what made it."""
+
+    index: int
+    condition: str
+    image: np.ndarray
+    model_id: str = ""
+    revision: str = ""
+    is_stand_in: bool = False
+
+    def describe(self) -> str:
+        """One line for the console: what the image is and which model made it."""
+        side = f"{self.image.shape[0]}×{self.image.shape[1]}"
+        made = f", model {self.model_id} (revision {self.revision or 'unknown'})" if self.model_id else ""
+        return f"test index {self.index}, {self.condition}, {side}{made}"
+
+
+def upscale_index(
+    index: int,
+    condition: str,
+    size: int = 224,
+    *,
+    split: str = "test",
+    model: str | None = None,
+    rgb: bool = False,
+    final_resize: str = DEFAULT_FINAL_RESIZE,
+    data_dir: str | os.PathLike | None = None,
+) -> UpscaledCase:
+    """Load one image of a split and show it under ``condition`` (``model`` picks the Swin2SR)."""
+    from cxr_lib.data import load_hr_reference, load_split
+
+    check_method(condition, CONDITIONS)
+    check_method(final_resize, INTERPOLATIONS)
+    data = load_split(split, data_dir=data_dir)
+    data.position(index)
+    if condition == "hr" and split != "test":
+        raise UpscaleError(f"the high-resolution reference covers the test split only, not {split!r}: use --split test")
+    resolver = load_super_resolver(model or DEFAULT_SWIN2SR) if condition == "swin2sr" else None
+    hr = load_hr_reference(data_dir) if condition == "hr" else None
+    image = condition_images(data, [index], condition, size, hr=hr, sr_model=resolver, rgb=rgb,
+                             final_resize=final_resize)[0]
+    if resolver is None:
+        return UpscaledCase(int(index), condition, image)
+    return UpscaledCase(int(index), condition, image, resolver.model_id, resolver.revision or "", resolver.is_stand_in)
+
+
+def save_image(image: np.ndarray, path: str | os.PathLike, text: dict[str, str] | None = None) -> Path:
+    """Write an image atomically in the format its suffix names; PNG files carry ``text`` as metadata."""
+    import io
+
+    from PIL import Image, PngImagePlugin
+
+    from cxr_lib.storage import atomic_write_bytes
+
+    path = Path(path)
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise UpscaleError(f"cannot tell an image format from {path.name!r}: end the file name in .png (or .jpg, .tif)")
+    buffer = io.BytesIO()
+    options = {}
+    if fmt == "PNG" and text:
+        info = PngImagePlugin.PngInfo()
+        for key, value in text.items():
+            info.add_text(key, str(value))
+        options["pnginfo"] = info
+    to_pil(image).save(buffer, format=fmt, **options)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def save_case(case: UpscaledCase, path: str | os.PathLike) -> Path:
+    """Save an :class:`UpscaledCase` image; a PNG records index, condition, model and any stand-in label."""
+    from cxr_lib.stand_ins import STAND_IN_LABEL
+
+    text = {"cxr:index": str(case.index), "cxr:condition": case.condition,
+            "cxr:model": case.model_id, "cxr:revision": case.revision}
+    if case.is_stand_in:
+        text["cxr:stand_in"] = STAND_IN_LABEL
+    return save_image(case.image, path, text)

@@ -1,0 +1,571 @@
+"""Loading MedGemma; batched, deterministic report generation; answer-likelihood scoring.
+
+:func:`load_vlm` loads a hub id (default :data:`DEFAULT_MODEL`) or a local folder (e.g. the
+stand-in from :mod:`cxr_lib.stand_ins`) through ``AutoProcessor`` and
+``AutoModelForImageTextToText``. Precision: bfloat16 on CUDA (never float16: Gemma 3 produces empty
+output in float16), optional 4-bit on CUDA (bitsandbytes); float32 on CPU unless the processor has
+native bfloat16 (AMX), because on an AVX2 CPU a bfloat16 matmul is ~500× slower than float32.
+
+:class:`VLM` generates reports in batches with left padding and decodes only the new tokens; greedy
+by default, sampling only with an explicit seed. Each :class:`Generation` says whether the model
+stopped on its own (``"eos"``) or hit the budget (``"max_new_tokens"``).
+
+:meth:`VLM.score` is answer scoring: one forward pass per image on a yes/no question
+(:data:`cxr_lib.prompts.SCORE_QUESTION`); the score is the softmax over two logits — the yes-answer
+and no-answer tokens at the first position of the model's turn — so P(pneumonia) = P(yes) / (P(yes)
++ P(no)). Each answer's logit is the log-sum-exp over the spellings that are one token in the
+model's vocabulary ("yes", "Yes", " yes", " Yes"; the same for "no"), so the score does not depend
+on which capitalisation the model prefers.
+
+Access tokens are never passed, stored or printed here: ``huggingface_hub`` reads ``HF_TOKEN`` or
+the ``huggingface-cli login`` cache itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from cxr_lib.errors import GenerationError, ModelLoadError, ParameterError
+
+DEFAULT_MODEL = "google/medgemma-1.5-4b-it"
+#: Where to accept MedGemma's terms (a gated model).
+MODEL_PAGE = "https://huggingface.co/" + DEFAULT_MODEL
+#: Answer spellings scored as "yes" (pneumonia) and "no" (normal).
+YES_SPELLINGS = ("yes", "Yes", " yes", " Yes")
+NO_SPELLINGS = ("no", "No", " no", " No")
+STOP_REASONS = ("eos", "max_new_tokens")
+
+_CPU_WARNED: set[str] = set()
+
+
+# --------------------------------------------------------------------------- settings and results
+@dataclass(frozen=True)
+class GenerationSettings:
+    """Decoding parameters; recorded with every result.
+
+    Greedy by default. ``do_sample=True`` needs a ``seed`` (the generator is seeded before each
+    batch, so a sampled run is reproducible with the same batch size). ``batch_size`` only changes
+    speed for greedy decoding, not the text.
+    """
+
+    max_new_tokens: int = 1024
+    do_sample: bool = False
+    temperature: float = 1.0
+    top_p: float = 1.0
+    seed: int | None = 0
+    batch_size: int = 4
+    min_new_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        def _int(name: str, value: Any, low: int) -> None:
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ParameterError(f"{name} must be an integer ≥ {low}, got {value!r}")
+
+        _int("max_new_tokens", self.max_new_tokens, 1)
+        _int("batch_size", self.batch_size, 1)
+        if not isinstance(self.do_sample, bool):
+            raise ParameterError(f"do_sample must be True or False, got {self.do_sample!r}")
+        for name, value, low, high in (("temperature", self.temperature, 0.0, 100.0), ("top_p", self.top_p, 0.0, 1.0)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < value <= high:
+                raise ParameterError(f"{name} must be a number in ({low:g}, {high:g}], got {value!r}")
+        if self.seed is not None:
+            _int("seed", self.seed, 0)
+        if self.do_sample and self.seed is None:
+            raise ParameterError("sampling (do_sample=True) needs a seed so the run can be reproduced: pass seed=0 or another integer")
+        if self.min_new_tokens is not None:
+            _int("min_new_tokens", self.min_new_tokens, 0)
+            if self.min_new_tokens > self.max_new_tokens:
+                raise ParameterError(
+                    f"min_new_tokens ({self.min_new_tokens}) is larger than max_new_tokens ({self.max_new_tokens}): lower it"
+                )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as a plain dict (what records store and cache keys hash)."""
+        return dataclasses.asdict(self)
+
+    def generate_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``model.generate`` (sampling parameters only when sampling)."""
+        kwargs: dict[str, Any] = {"max_new_tokens": self.max_new_tokens, "do_sample": self.do_sample}
+        if self.do_sample:
+            kwargs.update(temperature=float(self.temperature), top_p=float(self.top_p), top_k=None)
+        else:
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        if self.min_new_tokens:
+            kwargs["min_new_tokens"] = self.min_new_tokens
+        return kwargs
+
+
+@dataclass
+class Generation:
+    """One generated report: its text, why it stopped, token counts and time."""
+
+    text: str
+    stop_reason: str  # "eos" | "max_new_tokens"
+    new_tokens: int
+    prompt_tokens: int
+    seconds: float
+
+    @property
+    def cut_off(self) -> bool:
+        """Whether the report hit the token budget instead of ending on its own."""
+        return self.stop_reason == "max_new_tokens"
+
+
+# --------------------------------------------------------------------------- helpers
+def _redact(text: str) -> str:
+    """``text`` with any access token (``HF_TOKEN``'s value, ``hf_…`` strings) replaced by ``***``."""
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HUGGINGFACE_HUB_TOKEN"):
+        value = os.environ.get(name)
+        if value:
+            text = text.replace(value, "***")
+    return re.sub(r"hf_[A-Za-z0-9]{8,}", "***", text)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return _redact(lines[0] if lines else type(exc).__name__)[:200]
+
+
+def _looks_like_path(model: str) -> bool:
+    return model.startswith((".", "/", "~")) or model.count("/") != 1 or model.endswith("/")
+
+
+def to_pil(image: Any) -> Any:
+    """A PIL RGB image from a PIL image or a ``uint8``/float array (grayscale or RGB)."""
+    import numpy as np
+    from PIL import Image
+
+    if isinstance(image, Image.Image):
+        return image.convert("RGB")
+    if isinstance(image, np.ndarray):
+        from cxr_lib.images import to_grayscale_uint8
+
+        if image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8:
+            return Image.fromarray(image, mode="RGB")
+        return Image.fromarray(to_grayscale_uint8(image), mode="L").convert("RGB")
+    raise ParameterError(f"expected a PIL image or a NumPy array, got {type(image).__name__}")
+
+
+def local_fingerprint(folder: str | os.PathLike) -> str:
+    """A cheap revision for a local model folder: a hash of its JSON configs and weight file sizes."""
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    for path in sorted(folder.iterdir()):
+        if path.suffix == ".json" and path.is_file():
+            digest.update(path.name.encode() + path.read_bytes())
+        elif path.suffix in (".safetensors", ".bin") and path.is_file():
+            digest.update(f"{path.name}:{path.stat().st_size}".encode())
+    return "local-" + digest.hexdigest()[:12]
+
+
+def cached_revision(model: str, revision: str | None = None) -> str | None:
+    """The commit a hub model's files would come from, read from the local cache (no network).
+
+    A 40-hex ``revision`` is returned as is; a branch or tag is looked up in the cache's refs;
+    ``None`` when the model is not cached.
+    """
+    if revision and re.fullmatch(r"[0-9a-f]{40}", revision):
+        return revision
+    try:
+        from huggingface_hub import constants
+    except ImportError:  # pragma: no cover
+        return None
+    ref = Path(constants.HF_HUB_CACHE) / ("models--" + model.replace("/", "--")) / "refs" / (revision or "main")
+    try:
+        sha = ref.read_text().strip()
+    except OSError:
+        return None
+    return sha if re.fullmatch(r"[0-9a-f]{40}", sha) else None
+
+
+def resolve_model(model: str | os.PathLike, revision: str | None = None) -> tuple[str, str | None, bool]:
+    """(model id or absolute folder, revision if known without loading, whether it is a stand-in).
+
+    Cheap (no torch, no transformers): used to look results up in the cache before loading.
+    """
+    from cxr_lib.stand_ins import is_stand_in
+
+    text = str(model).strip()
+    if not text:
+        raise ModelLoadError("the model name is empty: pass a hub id such as google/medgemma-1.5-4b-it or a model folder")
+    path = Path(text).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ModelLoadError(f"{path} is a file, not a model folder: pass the folder that holds config.json")
+        if not (path / "config.json").is_file():
+            raise ModelLoadError(f"{path} has no config.json, so it is not a model folder: pass a folder saved with save_pretrained (or a hub id)")
+        return str(path.resolve()), revision or local_fingerprint(path), is_stand_in(path)
+    if _looks_like_path(text):
+        raise ModelLoadError(f"model folder {text} does not exist, and it is not a hub id (owner/name): check the path")
+    return text, cached_revision(text, revision), False
+
+
+def _cpu_has_native_bf16() -> bool:
+    import torch
+
+    try:
+        return "AMX" in str(torch.backends.cpu.get_cpu_capability()).upper()
+    except Exception:  # pragma: no cover
+        return False
+
+
+def _pick_dtype(device: str, dtype: Any) -> Any:
+    import torch
+
+    names = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float32": torch.float32, "fp32": torch.float32,
+             "float16": torch.float16, "fp16": torch.float16, "half": torch.float16}
+    if isinstance(dtype, str):
+        if dtype not in names:
+            raise ParameterError(f"unknown dtype {dtype!r}: use bfloat16 or float32")
+        dtype = names[dtype]
+    if dtype == torch.float16:
+        raise ParameterError("float16 makes Gemma 3 produce empty output (transformers issue 36822): use bfloat16 or float32")
+    if dtype is not None:
+        return dtype
+    if device.startswith("cuda"):
+        return torch.bfloat16
+    return torch.bfloat16 if _cpu_has_native_bf16() else torch.float32
+
+
+def _warn_cpu(model_id: str, dtype: Any) -> None:
+    if model_id in _CPU_WARNED:
+        return
+    _CPU_WARNED.add(model_id)
+    warnings.warn(
+        f"running {model_id} on the CPU in {str(dtype).replace('torch.', '')}: expect ~20 GB of RAM, about a minute "
+        "to read each image and ~1.2 s per generated token on 2 cores (several minutes per report); "
+        "use a CUDA GPU for more than a few images, or answer scoring (one forward pass per image)",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
+def _explain_load_error(model: str, exc: BaseException) -> str:
+    """One line saying why ``model`` did not load and what to do."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    names = {type(e).__name__ for e in chain}
+    text = " ".join(str(e) for e in chain)
+    if "GatedRepoError" in names or "gated repo" in text.lower() or "restricted" in text.lower():
+        return (f"{model} is gated: accept the terms on its model page ({'https://huggingface.co/' + model}), then run "
+                "`huggingface-cli login` or set HF_TOKEN")
+    if "RepositoryNotFoundError" in names or "is not a local folder and is not a valid model identifier" in text:
+        return (f"{model} is not a model on the Hugging Face Hub (or you are not allowed to see it): check the id, "
+                "or log in with `huggingface-cli login` / HF_TOKEN")
+    if names & {"LocalEntryNotFoundError", "ConnectionError", "OfflineModeIsEnabled"} or "couldn't connect" in text.lower():
+        return (f"{model} is not in the Hugging Face cache and the Hub cannot be reached: connect to the network once "
+                "to download it, or pass a local model folder")
+    if "Unrecognized configuration class" in text or "Unrecognized model" in text:
+        return f"{model} is not an image-text-to-text model (e.g. MedGemma): pass a MedGemma id or folder"
+    if "RevisionNotFoundError" in names:
+        return f"revision not found for {model}: check the branch, tag or commit"
+    return f"could not load {model}: {_first_line(exc)}"
+
+
+def _is_oom(exc: BaseException) -> bool:
+    return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
+
+
+# --------------------------------------------------------------------------- the model
+@dataclass(eq=False)
+class VLM:
+    """An image-text-to-text model with its processor, and where it came from.
+
+    Built by :func:`load_vlm`. With ``lazy=True`` the weights load on first use, so a run answered
+    entirely from the result cache never loads them.
+    """
+
+    model_id: str
+    revision: str | None
+    is_stand_in: bool
+    device: str
+    dtype: Any = None
+    load_in_4bit: bool = False
+    _model: Any = field(default=None, repr=False)
+    _processor: Any = field(default=None, repr=False)
+    _lock: Any = field(default_factory=threading.Lock, repr=False)
+
+    # ---- loading
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    @property
+    def model(self) -> Any:
+        self._load()
+        return self._model
+
+    @property
+    def processor(self) -> Any:
+        self._load()
+        return self._processor
+
+    def _load(self) -> None:
+        with self._lock:
+            if self._model is not None:
+                return
+            import torch
+            from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
+
+            revision = None if (self.revision or "").startswith("local-") else self.revision
+            kwargs: dict[str, Any] = {"revision": revision, "dtype": self.dtype}
+            if self.load_in_4bit:
+                kwargs.update(quantization_config=_four_bit_config(), device_map={"": self.device})
+            try:
+                config = AutoConfig.from_pretrained(self.model_id, revision=revision)
+                model = AutoModelForImageTextToText.from_pretrained(self.model_id, **kwargs)
+                processor = AutoProcessor.from_pretrained(self.model_id, revision=revision)
+                if not self.load_in_4bit:
+                    model = model.to(self.device)
+            except Exception as exc:  # turned into one line; the cause stays chained
+                if _is_oom(exc):
+                    raise ModelLoadError(
+                        f"out of GPU memory loading {self.model_id}: free the GPU, use load_in_4bit=True (--4bit), or a larger GPU"
+                    ) from exc
+                raise ModelLoadError(_explain_load_error(self.model_id, exc)) from exc
+            if not hasattr(processor, "tokenizer") or not hasattr(processor, "image_processor"):
+                raise ModelLoadError(f"{self.model_id} has no image processor and tokenizer: pass an image-text-to-text model such as MedGemma")
+            processor.tokenizer.padding_side = "left"
+            torch.manual_seed(0)
+            self._model = model.eval()
+            self._processor = processor
+            if self.revision is None:
+                self.revision = getattr(config, "_commit_hash", None)
+
+    # ---- inputs
+    def _inputs(self, images: Sequence[Any], prompts: Sequence[str]) -> Any:
+        from cxr_lib.prompts import build_messages
+
+        processor = self.processor
+        texts = [processor.apply_chat_template(build_messages(p), add_generation_prompt=True, tokenize=False) for p in prompts]
+        pil = [[to_pil(image)] for image in images]
+        # The chat template already starts with <bos>: add no special tokens a second time.
+        batch = processor(text=texts, images=pil, padding=True, return_tensors="pt", add_special_tokens=False)
+        batch = batch.to(self.model.device)
+        if "pixel_values" in batch and self.dtype is not None:
+            batch["pixel_values"] = batch["pixel_values"].to(self.dtype)
+        return batch
+
+    def _eos_ids(self) -> set[int]:
+        ids = self.model.generation_config.eos_token_id
+        ids = [ids] if isinstance(ids, int) else list(ids or [])
+        tokenizer = self.processor.tokenizer
+        for token in ("<end_of_turn>", tokenizer.eos_token):
+            token_id = tokenizer.convert_tokens_to_ids(token) if token else None
+            if isinstance(token_id, int) and token_id != tokenizer.unk_token_id:
+                ids.append(token_id)
+        return set(ids)
+
+    def _check_batch(self, images: Sequence[Any], prompts: Sequence[str]) -> None:
+        if len(images) != len(prompts):
+            raise ParameterError(f"{len(images)} images but {len(prompts)} prompts: pass one prompt per image")
+        for prompt in prompts:
+            if not isinstance(prompt, str) or not prompt.strip():
+                from cxr_lib.errors import PromptError
+
+                raise PromptError("the prompt is empty: write a question or instruction, or pick a strategy")
+
+    # ---- generation
+    def generate(
+        self, images: Sequence[Any], prompts: Sequence[str], settings: GenerationSettings | None = None
+    ) -> list[Generation]:
+        """Reports for ``images`` (one prompt each), in batches of ``settings.batch_size``.
+
+        Left padding, only the new tokens decoded. ``seconds`` is each batch's time shared equally
+        among its images.
+        """
+        settings = settings or GenerationSettings()
+        self._check_batch(images, prompts)
+        results: list[Generation] = []
+        for start in range(0, len(images), settings.batch_size):
+            results += self._generate_batch(
+                images[start:start + settings.batch_size], prompts[start:start + settings.batch_size], settings
+            )
+        return results
+
+    def _generate_batch(self, images: Sequence[Any], prompts: Sequence[str], settings: GenerationSettings) -> list[Generation]:
+        import torch
+
+        started = time.perf_counter()
+        batch = self._inputs(images, prompts)
+        tokenizer = self.processor.tokenizer
+        if settings.seed is not None:
+            torch.manual_seed(settings.seed)
+        try:
+            with torch.inference_mode():
+                output = self.model.generate(**batch, **settings.generate_kwargs(), pad_token_id=tokenizer.pad_token_id)
+        except Exception as exc:
+            if _is_oom(exc):
+                raise GenerationError(
+                    f"out of GPU memory generating {len(images)} report(s): lower the batch size (batch_size) or load in 4-bit"
+                ) from exc
+            raise
+        seconds = (time.perf_counter() - started) / len(images)
+        prompt_len = batch["input_ids"].shape[1]
+        eos = self._eos_ids()
+        results = []
+        for row, mask in zip(output[:, prompt_len:].tolist(), batch["attention_mask"].tolist()):
+            stop = next((i for i, token in enumerate(row) if token in eos), None)
+            kept = row if stop is None else row[:stop]
+            text = tokenizer.decode(kept, skip_special_tokens=True).strip()
+            results.append(Generation(
+                text=text,
+                stop_reason="max_new_tokens" if stop is None else "eos",
+                new_tokens=len(row) if stop is None else stop + 1,
+                prompt_tokens=int(sum(mask)),
+                seconds=seconds,
+            ))
+        return results
+
+    def stream(self, image: Any, prompt: str, settings: GenerationSettings | None = None) -> Iterator[str]:
+        """Generate one report, yielding the growing text as tokens arrive (for the UI)."""
+        import torch
+        from transformers import TextIteratorStreamer
+
+        settings = settings or GenerationSettings()
+        self._check_batch([image], [prompt])
+        batch = self._inputs([image], [prompt])
+        tokenizer = self.processor.tokenizer
+        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600.0)
+        failure: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                if settings.seed is not None:
+                    torch.manual_seed(settings.seed)
+                with torch.inference_mode():
+                    self.model.generate(**batch, **settings.generate_kwargs(), pad_token_id=tokenizer.pad_token_id,
+                                        streamer=streamer)
+            except BaseException as exc:  # surfaced in the caller's thread below
+                failure.append(exc)
+                streamer.end()
+
+        thread = threading.Thread(target=work, daemon=True)
+        thread.start()
+        text = ""
+        for piece in streamer:
+            text += piece
+            if text.strip():
+                yield text.strip()
+        thread.join()
+        if failure:
+            if _is_oom(failure[0]):
+                raise GenerationError("out of GPU memory generating a report: load in 4-bit or free the GPU") from failure[0]
+            raise failure[0]
+
+    # ---- scoring
+    def answer_token_ids(self) -> tuple[list[int], list[int]]:
+        """Token ids scored as "yes" and as "no" (spellings that are one token in this vocabulary)."""
+        tokenizer = self.processor.tokenizer
+
+        def ids(spellings: Sequence[str]) -> list[int]:
+            found = []
+            for spelling in spellings:
+                encoded = tokenizer.encode(spelling, add_special_tokens=False)
+                if len(encoded) == 1 and encoded[0] != tokenizer.unk_token_id and encoded[0] not in found:
+                    found.append(encoded[0])
+            return found
+
+        yes, no = ids(YES_SPELLINGS), ids(NO_SPELLINGS)
+        if not yes or not no:
+            raise GenerationError(f"{self.model_id}'s vocabulary has no single-token 'yes'/'no': answer scoring needs them")
+        return yes, no
+
+    def score(self, images: Sequence[Any], batch_size: int = 8) -> list[float]:
+        """P(pneumonia) for each image from one forward pass on :data:`~cxr_lib.prompts.SCORE_QUESTION`."""
+        import torch
+
+        from cxr_lib.prompts import SCORE_QUESTION
+
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ParameterError(f"batch_size must be an integer ≥ 1, got {batch_size!r}")
+        yes, no = self.answer_token_ids()
+        scores: list[float] = []
+        for start in range(0, len(images), batch_size):
+            chunk = images[start:start + batch_size]
+            batch = self._inputs(chunk, [SCORE_QUESTION] * len(chunk))
+            try:
+                with torch.inference_mode():
+                    logits = self.model(**batch).logits[:, -1, :].float()  # left padding: last column is real
+            except Exception as exc:
+                if _is_oom(exc):
+                    raise GenerationError(f"out of GPU memory scoring {len(chunk)} image(s): lower batch_size or load in 4-bit") from exc
+                raise
+            pair = torch.stack([torch.logsumexp(logits[:, no], dim=-1), torch.logsumexp(logits[:, yes], dim=-1)], dim=-1)
+            scores += torch.softmax(pair, dim=-1)[:, 1].tolist()
+        return scores
+
+
+def _four_bit_config() -> Any:
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError as exc:
+        raise ModelLoadError("4-bit loading needs bitsandbytes: pip install bitsandbytes (CUDA only)") from exc
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16)
+
+
+def load_vlm(
+    model: str | os.PathLike = DEFAULT_MODEL,
+    *,
+    revision: str | None = None,
+    device: str | None = None,
+    dtype: Any = None,
+    load_in_4bit: bool = False,
+    lazy: bool = False,
+) -> VLM:
+    """Load MedGemma (or a compatible folder, e.g. the stand-in) for generation and scoring.
+
+    ``device``: default CUDA when available, else CPU. ``dtype``: default bfloat16 on CUDA, float32
+    on a CPU without native bfloat16; float16 is refused. ``load_in_4bit`` needs CUDA and
+    bitsandbytes. ``lazy=True`` checks the name now and loads the weights on first use.
+    Raises :class:`ModelLoadError` (gated, not cached and offline, not such a model, out of memory).
+    """
+    import torch
+
+    model_id, known_revision, stand_in = resolve_model(model, revision)
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = str(device)
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelLoadError(f"device {device!r} asked for but no CUDA GPU is available: use device='cpu'")
+    if load_in_4bit and not device.startswith("cuda"):
+        raise ParameterError("4-bit loading needs a CUDA GPU: drop load_in_4bit (--4bit) on the CPU")
+    chosen = _pick_dtype(device, dtype)
+    if device == "cpu" and not stand_in:
+        _warn_cpu(model_id, chosen)
+    vlm = VLM(model_id=model_id, revision=known_revision or revision, is_stand_in=stand_in, device=device,
+              dtype=chosen, load_in_4bit=load_in_4bit)
+    if not lazy:
+        vlm._load()
+    return vlm
+
+
+def model_card(vlm: VLM) -> dict[str, Any]:
+    """Where a result came from: model id, revision, stand-in flag, device and precision."""
+    return {"model_id": vlm.model_id, "revision": vlm.revision, "stand_in": vlm.is_stand_in, "device": vlm.device,
+            "dtype": str(vlm.dtype).replace("torch.", ""), "load_in_4bit": vlm.load_in_4bit}
+
+
+def settings_from_json(text: str) -> GenerationSettings:
+    """:class:`GenerationSettings` from a JSON object (unknown keys are refused)."""
+    try:
+        payload = json.loads(text)
+        return GenerationSettings(**payload)
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(f"bad generation settings {text!r}: {_first_line(exc)}") from exc

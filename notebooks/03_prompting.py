@@ -1,0 +1,123 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Interactive prompting: strategies, languages, and the app
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/OWNER/cxr-second-opinion/blob/main/notebooks/03_prompting.ipynb)
+#
+# How much does MedGemma's answer depend on how it is asked? This notebook runs every prompt strategy
+# in several languages — Arabic included — on a few cases, reads each report with the same
+# negation-aware reader, and shows which wording changes the call. It then builds the Gradio app for
+# trying prompts by hand (launched only when the `launch_app` parameter asks, so a headless run never
+# blocks).
+#
+# **Overview.** 1) the prompt strategies; 2) the grid of readings; 3) a report in Arabic, right to
+# left; 4) the app; 5) summary.
+
+# %% tags=["remove-cell"]
+# On Colab: install the package on top of Colab's own torch (nothing happens elsewhere).
+import subprocess, sys  # noqa: E401
+if "google.colab" in sys.modules:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cxr_lib[ui,notebooks] @ git+https://github.com/OWNER/cxr-second-opinion"], check=True)
+
+# %% tags=["parameters"]
+data_dir: "Optional[str]" = None  # PneumoniaMNIST folder; None: $CXR_DATA_DIR, then ~/.medmnist
+results_dir: str = "results/notebooks"  # records cache goes here
+vlm_model: str = "google/medgemma-1.5-4b-it"  # hub id or a local folder (a stand-in in the offline profile)
+vlm_revision: "Optional[str]" = None  # hub commit to pin; None: the latest, recorded with each result
+device: "Optional[str]" = None  # "cuda", "cpu", or None for CUDA when available
+load_in_4bit: bool = False  # 4-bit weights on CUDA (bitsandbytes) for small GPUs
+cases: list = [22, 1, 9]  # test indices to prompt
+strategies: list = ["reference", "zero-shot", "radiologist", "structured"]  # prompt strategies to compare
+languages: list = ["en", "ar", "fr", "es", "zh", "de"]  # answer languages
+upscaler: str = "lanczos"  # how the 28×28 image is brought to 224×224
+max_new_tokens: int = 512  # generation budget per report
+seed: int = 0  # sampling seed (decoding is greedy by default)
+launch_app: bool = False  # start the Gradio app (blocks the notebook; keep False under papermill)
+app_port: int = 7860  # port for the app on 127.0.0.1
+
+# %%
+import pandas as pd
+from IPython.display import HTML, Markdown, display
+
+from cxr_lib import data, prompts, study
+from cxr_lib.vlm import GenerationSettings, load_vlm
+
+pd.set_option("display.max_colwidth", 160)
+display(Markdown(study.model_banner(vlm_model)))
+
+# %% [markdown]
+# ## The prompt strategies
+#
+# `reference` is the reference analysis's prompt, verbatim. `zero-shot` asks for a description with no
+# structure. `radiologist` sets a role and a Findings / Impression structure. `structured` ends the
+# report with a fixed line (`Final answer: PNEUMONIA` or `NORMAL`) that the reader can parse in any
+# language. A non-English prompt adds a line asking for the answer in that language.
+
+# %%
+pd.DataFrame(prompts.strategy_table(), columns=["strategy", "purpose", "prompt (English)"]).set_index("strategy")
+
+# %% [markdown]
+# ## The grid: strategy × language
+#
+# Each cell is the label read from one report (greedy decoding, so the grid is reproducible).
+
+# %%
+test = data.load_split("test", data_dir=data_dir)
+vlm = load_vlm(vlm_model, revision=vlm_revision, device=device, load_in_4bit=load_in_4bit)
+settings = GenerationSettings(max_new_tokens=max_new_tokens, seed=seed, batch_size=len(cases))
+grid = study.run_prompt_grid(vlm, test, cases, strategies, languages, settings=settings, results_dir=results_dir, condition=upscaler)
+grid.pivot_table(index=["index", "truth", "strategy"], columns="language", values="label", aggfunc="first")
+
+# %% [markdown]
+# How often each strategy's reports reach a clear call, and how often they are cut off:
+
+# %%
+grid.assign(clear=grid["label"] != "uncertain", cut_off=grid["stop_reason"] == "max_new_tokens").groupby("strategy")[["clear", "cut_off"]].mean().round(2)
+
+# %% [markdown]
+# ## One report in Arabic
+#
+# Arabic is shown right to left, with the sentence that decided the reading highlighted.
+
+# %%
+arabic = grid[(grid["language"] == "ar") & (grid["strategy"] == "structured")].iloc[0]
+display(HTML(study.report_html(arabic["text"], "ar", arabic["evidence"])))
+display(Markdown(f"Reading: **{arabic['label']}** (rule: `{arabic['rule']}`), truth: **{data.label_names()[int(arabic['truth'])]}**."))
+
+# %% [markdown]
+# ## The app
+#
+# The same engine behind a Gradio page: pick a test image or upload one, choose the upscaler, a prompt
+# preset (editable), the language, greedy or sampled decoding, and watch the report stream in with its
+# reading and evidence. It listens on 127.0.0.1 and makes no public link unless asked
+# (`cxr ui --share`). Set `launch_app = True` to start it from here.
+
+# %%
+from cxr_lib import ui  # noqa: E402
+
+app = ui.build_app(vlm_model, data_dir=data_dir, results_dir=results_dir)
+if launch_app:
+    ui.launch(app, port=app_port)
+
+# %% [markdown]
+# ## Summary
+#
+# - The grid shows how much a reading depends on wording and language; a second opinion whose answer
+#   flips with the phrasing is not one to rely on.
+# - The `structured` strategy's final line makes readings comparable across languages; free-text
+#   reports in other languages are harder to read reliably and are more often *uncertain*.
+# - If a banner above says *stand-in*, the reports are random text and test the pipeline only.
