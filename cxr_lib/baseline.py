@@ -62,8 +62,8 @@ class Preset:
     pretrained: bool  # ImageNet weights from the hub
     description: str
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # overrides of the timm config
-    epochs: int = 30
-    patience: int = 8  # early stopping: epochs without a better validation AUC
+    epochs: int = 20
+    patience: int = 6  # early stopping: epochs without a better validation AUC
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 0.05
@@ -86,8 +86,8 @@ PRESETS: dict[str, Preset] = {
         # At 32 px the stages see 8, 4 and 2 pixels a side: a 2×2 window and grid divide all three
         # (the fourth stage would be 1×1 and its attention empty).
         model_kwargs={"depths": (1, 2, 3), "embed_dim": (32, 64, 128), "transformer_window_size": (2, 2)},
-        epochs=30,
-        patience=8,
+        epochs=20,
+        patience=6,
         batch_size=64,
         lr=2e-3,
         weight_decay=0.05,
@@ -263,7 +263,7 @@ def save_checkpoint(model: "torch.nn.Module", spec: ModelSpec, info: dict[str, A
     """Write ``model.safetensors`` and ``checkpoint.json`` into ``folder``; return the folder."""
     from safetensors.torch import save
 
-    from cxr_lib.storage import atomic_write_bytes, atomic_write_json, ensure_writable_dir
+    from cxr_lib.storage import atomic_write_bytes, ensure_writable_dir
 
     folder = ensure_writable_dir(folder)
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
@@ -305,11 +305,12 @@ def read_checkpoint_info(folder: str | os.PathLike) -> dict[str, Any]:
     return info
 
 
-def load_checkpoint(folder: str | os.PathLike, preset: str | None = None, device: str = "cpu") -> Checkpoint:
+def load_checkpoint(folder: str | os.PathLike, preset: str | None = None, device: str | None = None) -> Checkpoint:
     """Load a checkpoint folder (safetensors only, never pickle) and check it is whole and consistent.
 
     ``preset``, when given, must match the preset the checkpoint was trained with. The weights
-    must fit the model and input size that ``checkpoint.json`` names.
+    must fit the model and input size that ``checkpoint.json`` names. ``device`` defaults to the
+    CPU for the ``cpu`` preset (bit-for-bit reproducible) and to CUDA, when there is one, otherwise.
     """
     from safetensors import safe_open
     from safetensors.torch import load_file
@@ -337,7 +338,11 @@ def load_checkpoint(folder: str | os.PathLike, preset: str | None = None, device
         raise CheckpointError(
             f"{weights} holds weights for {saved_for[0]} at {saved_for[1]} px but {CONFIG_FILE} says "
             f"{spec.model_name} at {spec.input_size} px: the folder mixes two checkpoints; train it again")
-    model = build_model(spec, pretrained=False)
+    try:
+        model = build_model(spec, pretrained=False)
+    except Exception as exc:  # timm raises assertion, type and runtime errors for impossible configs
+        raise CheckpointError(f"{folder / CONFIG_FILE} describes a model timm cannot build ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else 'no message'}): train the checkpoint again") from exc
     expected = model.state_dict()
     wrong_shape = [k for k in state if k in expected and tuple(state[k].shape) != tuple(expected[k].shape)]
     missing = [k for k in expected if k not in state]
@@ -347,6 +352,10 @@ def load_checkpoint(folder: str | os.PathLike, preset: str | None = None, device
             f"weights in {weights} do not fit {spec.describe()} ({len(missing)} missing, {len(unexpected)} "
             f"unexpected, {len(wrong_shape)} of another shape): they come from another model or input size")
     model.load_state_dict(state, strict=True)
+    if device is None:
+        import torch
+
+        device = "cuda" if spec.preset != "cpu" and torch.cuda.is_available() else "cpu"
     model.to(device).eval()
     return Checkpoint(folder, spec, float(info["threshold"]), info, model)
 
@@ -505,7 +514,8 @@ def _fit(model, spec, config, epochs, seed, train_x, train_y, val_x, val_y, weig
                                          weight=loss_weights.cpu()))
         probs = torch.softmax(torch.as_tensor(logits), dim=1)[:, 1].numpy()
         val_auc = float(roc_auc_score(val_y, probs)) if len(np.unique(val_y)) == 2 else float("nan")
-        history.append(EpochLog(epoch, total_loss / len(train_y), val_loss, val_auc, lr, time.perf_counter() - started))
+        history.append(EpochLog(epoch, total_loss / len(train_y), val_loss, val_auc, float(lr),
+                                time.perf_counter() - started))
         if best_state is None or val_auc > best_auc:
             best_auc, best_epoch, stale = val_auc, epoch, 0
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
@@ -538,11 +548,12 @@ def _versions() -> dict[str, str]:
 
 
 def predict_split(checkpoint: Checkpoint, split: "str | Split" = "test",
-                  data_dir: str | os.PathLike | None = None, device: str = "cpu") -> pd.DataFrame:
+                  data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     """Predictions for every image of a split: ``index, label, prob_pneumonia, pred``."""
     from cxr_lib.data import load_split
 
     split = load_split(split, 28, data_dir) if isinstance(split, str) else split
+    device = str(next(checkpoint.model.parameters()).device)
     probs = model_probabilities(checkpoint.model, split.images, checkpoint.spec, device=device)
     return predictions_frame(split.indices, split.labels, probs, checkpoint.threshold)
 
@@ -712,10 +723,10 @@ def run_prediction(checkpoint: str | os.PathLike | Checkpoint, split: str, out: 
     from cxr_lib.data import check_split
 
     check_split(split)
-    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
     out = Path(out)
     if out.suffix.lower() != ".csv":
         raise ParameterError(f"predictions output {out} should be a .csv file path")
+    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
     frame = predict_split(ckpt, split, data_dir)
     write_predictions(frame, out)
     written = write_case_sets(frame, out.parent) if (case_sets and split == "test") else {}
@@ -750,18 +761,37 @@ def run_training(preset: str = "cpu", out: str | os.PathLike = "artifacts/baseli
     info["metrics"] = {"val": metrics["val"], "test": metrics["test"]}
     write_checkpoint_info(out, ckpt.spec, info)
     if figures:
-        write_figures(test_frame, ckpt.threshold, out)
+        write_figures(test_frame, ckpt.threshold, out, label=f"MaxViT ({ckpt.spec.preset} preset)")
     return ckpt, val, test
 
 
-def write_figures(frame: pd.DataFrame, threshold: float, folder: str | os.PathLike) -> list[Path]:
+def write_figures(frame: pd.DataFrame, threshold: float, folder: str | os.PathLike,
+                  label: str = "MaxViT") -> list[Path]:
     """Save the test confusion matrix and ROC curve as PNGs in ``folder``."""
     from cxr_lib.plots import confusion_matrix_figure, roc_figure, save_figure
 
     folder = Path(folder)
+    title = f"{label} on the test split"
     return [
-        save_figure(confusion_matrix_figure(frame["label"], frame["pred"], title="MaxViT on the test split"),
+        save_figure(confusion_matrix_figure(frame["label"], frame["pred"], title=title),
                     folder / "confusion_matrix_test.png"),
-        save_figure(roc_figure(frame["label"], frame["prob_pneumonia"], threshold=threshold,
-                               title="MaxViT on the test split"), folder / "roc_test.png"),
+        save_figure(roc_figure(frame["label"], frame["prob_pneumonia"], threshold=threshold, title=title,
+                               label=label), folder / "roc_test.png"),
     ]
+
+
+def training_summary(ckpt: Checkpoint, val: EvaluationRun, test: EvaluationRun) -> list[str]:
+    """Lines for the console after :func:`run_training`: what was trained, where, how well."""
+    info = ckpt.info
+    best = info["history"][info["best_epoch"] - 1]
+    lines = [
+        f"trained {ckpt.spec.describe()} in {info['training']['train_seconds']:.0f} s: "
+        f"{info['epochs_run']} of {info['epochs']} epochs, best val AUC {best['val_auc']:.4f} at epoch {info['best_epoch']}",
+        f"wrote checkpoint {ckpt.path} ({WEIGHTS_FILE}, {CONFIG_FILE}, metrics.json, figures)",
+        f"threshold {ckpt.threshold:.4f} ({THRESHOLD_RULE})",
+        *val.summary_lines(),
+        *test.summary_lines(),
+        "test metrics beside the MedMNIST v2 benchmark (PneumoniaMNIST test split):",
+        benchmark_table(test.metrics).drop(columns="source").to_string(float_format=lambda v: f"{v:.3f}"),
+    ]
+    return lines

@@ -144,8 +144,132 @@ def _run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- stand-ins
+def _add_stand_ins(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("stand-ins", help="build the tiny random-weight MedGemma and Swin2SR stand-ins (offline)")
+    p.add_argument("folder", metavar="DIR", help="where to write DIR/medgemma and DIR/swin2sr")
+    p.set_defaults(handler=_run_stand_ins)
+
+
+def _run_stand_ins(args: argparse.Namespace) -> int:
+    from cxr_lib.stand_ins import STAND_IN_LABEL, build_stand_ins
+    from cxr_lib.storage import ensure_writable_dir
+
+    for name, path in build_stand_ins(ensure_writable_dir(args.folder)).items():
+        print(f"{name}: {path}")
+    print(STAND_IN_LABEL)
+    return 0
+
+
+# --------------------------------------------------------------------------- report
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    from cxr_lib.vlm import DEFAULT_MODEL
+
+    p = sub.add_parser("report", help="one case's MedGemma report, its reading and evidence (cached)")
+    p.add_argument("--index", type=int, required=True, help="case index in the split (e.g. 22)")
+    p.add_argument("--split", default="test", help="data split (default: test)")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"hub id or model folder, e.g. a stand-in (default {DEFAULT_MODEL})")
+    p.add_argument("--revision", help="hub branch, tag or commit")
+    p.add_argument("--upscaler", default="lanczos", help="image condition: nearest, bilinear, bicubic, lanczos, swin2sr or hr")
+    p.add_argument("--size", type=int, default=224, help="side of the image shown to the model (default 224)")
+    p.add_argument("--sr-model", help="Swin2SR id or folder for --upscaler swin2sr (default: the real one)")
+    p.add_argument("--prompt", default="structured", help="prompt strategy: reference, zero-shot, radiologist, structured")
+    p.add_argument("--custom-prompt", help="your own instruction text instead of the strategy's")
+    p.add_argument("--language", default="en", help="answer language: en, ar, fr, es, zh, de (or its name)")
+    p.add_argument("--score", action="store_true", help="also give P(pneumonia) from answer scoring")
+    p.add_argument("--max-new-tokens", type=int, default=1024, help="token budget of the report (default 1024)")
+    p.add_argument("--sample", action="store_true", help="sample instead of greedy decoding (needs --seed)")
+    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (with --sample)")
+    p.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling top-p (with --sample)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--device", help="cuda or cpu (default: cuda when available)")
+    p.add_argument("--4bit", dest="load_in_4bit", action="store_true", help="load in 4-bit (CUDA + bitsandbytes)")
+    p.add_argument("--results", default="results/reports", help="result cache folder (default results/reports)")
+    p.add_argument("--json", action="store_true", help="print the record as JSON")
+    p.set_defaults(handler=_run_report)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    import json
+
+    from cxr_lib.runner import report_for_case
+    from cxr_lib.stand_ins import STAND_IN_LABEL
+    from cxr_lib.vlm import GenerationSettings
+
+    settings = GenerationSettings(max_new_tokens=args.max_new_tokens, do_sample=args.sample,
+                                  temperature=args.temperature, top_p=args.top_p, seed=args.seed, batch_size=1)
+    record = report_for_case(
+        args.model, args.index, upscaler=args.upscaler, size=args.size, strategy=args.prompt,
+        language=args.language, prompt=args.custom_prompt, score=args.score, settings=settings,
+        results_dir=args.results, sr_model=args.sr_model, split=args.split, revision=args.revision,
+        device=args.device, load_in_4bit=args.load_in_4bit,
+    )
+    if args.json:
+        payload = record.to_dict()
+        if record.stand_in:
+            payload["stand_in_label"] = STAND_IN_LABEL
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        return 0
+    truth = {0: "normal", 1: "pneumonia"}.get(record.truth, "unknown")
+    lines = [f"*** {STAND_IN_LABEL} ***"] if record.stand_in else []
+    lines += [
+        f"case {record.index} ({args.split}, truth: {truth}) · image: {record.condition} · "
+        f"prompt: {record.prompt_strategy} / {record.language}",
+        f"model: {record.model_id} @ {record.revision}",
+        "--- report ---",
+        record.text or "(empty report)",
+        "--- reading ---",
+        f"label: {record.label} (rule: {record.rule})",
+        f"evidence: {record.evidence or '(none)'}",
+    ]
+    if record.p_pneumonia is not None:
+        lines.append(f"P(pneumonia), answer scoring: {record.p_pneumonia:.4f}")
+    ending = "cut off at the token budget" if record.stop_reason == "max_new_tokens" else "ended on its own"
+    lines.append(f"{record.new_tokens} new tokens ({ending}), {record.prompt_tokens} prompt tokens, {record.seconds:.2f} s")
+    if record.stand_in:
+        lines.append(f"*** {STAND_IN_LABEL} ***")
+    print("\n".join(lines))
+    return 0
+
+
+# --------------------------------------------------------------------------- baseline
+def _add_baseline(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("baseline", help="train the MaxViT baseline, or predict a split with a checkpoint")
+    steps = p.add_subparsers(dest="baseline_command", required=True, metavar="STEP")
+    t = steps.add_parser("train", help="train a MaxViT; write the checkpoint, predictions, metrics and case sets")
+    t.add_argument("--preset", default="cpu", help="cpu (small MaxViT from scratch at 32 px, minutes on a CPU) "
+                   "or gpu (ImageNet MaxViT-Tiny at 224 px); default cpu")
+    t.add_argument("--out", default="artifacts/baseline", help="checkpoint folder (default artifacts/baseline)")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    t.add_argument("--epochs", type=int, help="maximum epochs (default: the preset's)")
+    t.add_argument("--train-limit", type=int, help="train on a stratified subset of N images (quick checks)")
+    t.add_argument("--val-limit", type=int, help="select on a stratified subset of N validation images")
+    t.add_argument("--data-dir", help="folder holding pneumoniamnist.npz (default: $CXR_DATA_DIR)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    pr = steps.add_parser("predict", help="predict a split with a checkpoint; write the CSV (and test case sets)")
+    pr.add_argument("--checkpoint", required=True, help="checkpoint folder written by `cxr baseline train`")
+    pr.add_argument("--split", default="test", help="train, val or test (default test)")
+    pr.add_argument("--out", required=True, help="predictions CSV to write; test case sets go beside it")
+    pr.add_argument("--data-dir", help="folder holding pneumoniamnist.npz (default: $CXR_DATA_DIR)")
+    p.set_defaults(handler=_run_baseline)
+
+
+def _run_baseline(args: argparse.Namespace) -> int:
+    from cxr_lib import baseline
+
+    if args.baseline_command == "train":
+        ckpt, val, test = baseline.run_training(
+            args.preset, args.out, args.seed, args.epochs, args.data_dir, args.train_limit, args.val_limit,
+            progress=not args.no_progress)
+        print("\n".join(baseline.training_summary(ckpt, val, test)))
+    else:
+        run = baseline.run_prediction(args.checkpoint, args.split, args.out, args.data_dir)
+        print("\n".join(run.summary_lines()))
+    return 0
+
+
 # --------------------------------------------------------------------------- parser and entry point
-COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [_add_data, _add_upscale, _add_fidelity, _add_ui, _add_bench]
+COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [_add_data, _add_upscale, _add_fidelity, _add_ui, _add_bench, _add_stand_ins, _add_report, _add_baseline]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,7 +31,8 @@ class Estimate:
         if np.isnan(self.value):
             return "n/a"
         counts = f" ({self.successes}/{self.total})" if self.total is not None else ""
-        return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]{counts}"
+        interval = "[no interval: too few cases]" if np.isnan(self.low) else f"[{self.low:.3f}, {self.high:.3f}]"
+        return f"{self.value:.3f} {interval}{counts}"
 
 
 def proportion_ci(successes: int, total: int, confidence: float = CONFIDENCE) -> Estimate:
@@ -186,8 +187,8 @@ def paired_tests(frame: pd.DataFrame, conditions: Sequence[str], baseline: str) 
         both = correct[[baseline, condition]].dropna()
         test = mcnemar_exact(both[condition].astype(bool), both[baseline].astype(bool))
         rows.append({
-            "comparison": f"{condition} vs {baseline}", "cases": test["n"],
-            f"right only with {condition}": test["a_only"], f"right only with {baseline}": test["b_only"],
+            "condition": condition, "against": baseline, "cases": test["n"],
+            "right only with condition": test["a_only"], "right only with the other": test["b_only"],
             "both right": test["both_right"], "both wrong": test["both_wrong"],
             "exact McNemar p": round(test["p_value"], 4),
         })

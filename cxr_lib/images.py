@@ -10,6 +10,7 @@ empty, truncated or non-image files, images too small or too large, and unusual 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -165,7 +166,9 @@ def _load_dicom(path: Path) -> np.ndarray:
     except ImportError as exc:  # pragma: no cover - pydicom is part of the ui extra
         raise ImageInputError(f"{name} looks like DICOM but pydicom is not installed: pip install pydicom") from exc
     try:
-        dataset = pydicom.dcmread(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pydicom warns about each oddity; one error line is enough
+            dataset = pydicom.dcmread(path)
     except (InvalidDicomError, OSError, ValueError, EOFError, AttributeError, KeyError, TypeError) as exc:
         raise ImageInputError(f"{name} is not a readable DICOM file ({type(exc).__name__}): export it again") from exc
     if "PixelData" not in dataset:

@@ -15,8 +15,12 @@ radiologist would, in four steps, and always says which sentence or line decided
    table pipes, bidirectional marks); see :func:`plain_text`. Lines that are only headings
    (``## Lungs``, ``**3. Conclude if pneumonia opacities are present:**``) are not findings: they
    set the section. An inline label (``Impression: …``, ``Lungs: …``) sets the section and the
-   text after it is read. Prompt echoes ("Describe the lungs."), questions, recommendations
-   ("Follow-up is recommended to rule out pneumonia") and disclaimers are skipped.
+   text after it is read. A short answer to a label, heading or question that names a finding
+   ("Pneumonia: absent", "Are there pneumonia opacities? No.", a table row "Consolidation | No")
+   is read as that answer (rules ``answer-*``). Prompt echoes ("Describe the lungs."), questions,
+   recommendations ("Follow-up is recommended to rule out pneumonia"), general caveats and
+   disclaimers are skipped, and so are Recommendation / Indication / History / Note sections;
+   under a Differential heading an affirmed finding counts as hedged.
 3. **Per sentence, NegEx-style.** Each mention of a finding gets a status from the triggers in
    its clause (a clause ends at "but", "however", "although", ";", …):
    *negated* ("no", "without", "no evidence of", "negative for", "absence of", "free of",
@@ -53,6 +57,11 @@ Non-English text without a final-answer line is read with small keyword lists (F
 German, Arabic, Chinese: the word for pneumonia, a few negations, hedges and normal phrases).
 That is deliberately simple; expect more ``uncertain`` readings there.
 
+Known limits: a trigger's scope runs to the end of its clause, and over commas only when the
+words form a list ("no effusion, pneumothorax, or consolidation"); post-negations look at most
+eight words ahead; a heading that names a finding is never read as a
+finding, so "**Right lower lobe pneumonia**" alone gives ``uncertain``.
+
 :func:`read_report` accepts any string (empty included) and never raises. ``evidence`` is always
 a substring of :func:`plain_text` of the input (``""`` when nothing decided).
 """
@@ -60,7 +69,7 @@ a substring of :func:`plain_text` of the input (``""`` when nothing decided).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterator
 
 LABELS = ("normal", "pneumonia", "uncertain")
@@ -185,9 +194,9 @@ _POSITIVE_REL = _rx(
 )
 _NEG_PRE = _rx(
     _alt(
-        r"no|not|nor|neither|none|without|negative for|absence of|absent|free of|clear of|"
-        r"rules out|ruled out|excludes|excluded|unlikely|less likely|not likely|doubtful|"
-        r"nothing|never|rather than|instead of|resolution of|resolved|lack of|lacks?|"
+        r"no|not|nor|neither|none|without|negative for|absence of|free of|clear of|"
+        r"rules out|excludes|"
+        r"nothing|never|rather than|instead of|resolution of|lack of|lacks?|cannot|"
         r"n't|fails? to|"
         r"pas de|pas d'|aucune?|absence d[e']|sans|sin|ningun[oa]?|ningún|ausencia de|no hay|"
         r"kein(?:e|en|er|es)?|ohne|nicht|"
@@ -195,13 +204,13 @@ _NEG_PRE = _rx(
     ),
     _cjk("无|無|未见|未見|没有|沒有|未发现|未發現|排除|未"),
 )
+_NEG_BOTH = _rx(_alt(r"unlikely|less likely|not likely|doubtful|improbable"))
 _NEG_POST = _rx(
     _alt(
-        r"(?:is|are|was|were|has been|have been)?\s*(?:not|n't) (?:seen|identified|visuali[sz]ed|present|"
+        r"(?:is|are|was|were|has been|have been)?\s*(?:not|n't) (?:be )?(?:seen|identified|visuali[sz]ed|present|"
         r"evident|appreciated|demonstrated|detected|observed|noted|apparent|visible|found|shown|"
         r"suggested|supported)|"
-        r"absent|excluded|ruled out|resolved|has cleared|have cleared|unlikely|less likely|"
-        r"not likely|negative|is doubtful|"
+        r"absent|excluded|ruled out|resolved|has cleared|have cleared|negative(?! for)|"
         r"non visible|no visible|n'est pas|ausente|no se observa|nicht nachweisbar|"
         r"ausgeschlossen|nicht vorhanden|غير موجود|غير موجودة"
     )
@@ -261,7 +270,8 @@ _NORMAL_WORD = (
     r"limpios?|claros?|normales|frei|unauff[äa]llig|طبيعية|طبيعي|سليمة|سليمتين|صافية"
 )
 _LUNG_NORMAL = _rx(
-    r"(?<!\w)(?:" + _LUNG_WORD + r")(?:\W+\w+){0,5}?\W+(?:" + _NORMAL_WORD + r")(?!\w)",
+    r"(?<!\w)(?:" + _LUNG_WORD + r")(?!\w)(?!\W+(?:volumes?|markings?|vascular\w*|expansion|inflation|"
+    r"size|hila|hilar|apices|apex|bases))(?:\W+\w+){0,5}?\W+(?:" + _NORMAL_WORD + r")(?!\w)",
     r"(?<!\w)(?:clear|normal|unremarkable)\s+(?:" + _LUNG_WORD + r")(?!\w)",
     _cjk("双肺清晰|两肺清晰|双肺未见异常|肺野清晰|雙肺清晰"),
 )
@@ -304,7 +314,9 @@ _META = _rx(
         r"qualified (?:radiologist|healthcare|medical|physician)|healthcare professional|"
         r"medical professional|informational purposes|educational purposes|disclaimer|"
         r"i cannot provide|i can't provide|i am not able|i'm not able|unable to provide|"
-        r"not (?:a )?medical advice|cannot (?:make|give|provide) (?:a )?diagnos\w*"
+        r"not (?:a )?medical advice|cannot (?:make|give|provide) (?:a )?diagnos\w*|"
+        r"important to (?:note|remember|consider)|keep in mind|bear in mind|can sometimes|"
+        r"is a clinical diagnosis|in general|generally speaking"
     )
 )
 _RECOMMENDATION = re.compile(
@@ -318,7 +330,7 @@ _RECOMMENDATION = re.compile(
 # Sections by heading keyword.
 _SEC_CONCLUSION = _rx(
     _alt(
-        r"impressions?|conclusions?|conclude|concluding|diagnos[ie]s|diagnostic|summary|summari[sz]e|"
+        r"impressions?|conclusions?|conclude|concluding|diagnos[ie]s|summary|summari[sz]e|"
         r"assessment|interpretation|opinion|final|overall|verdict|bottom line|result|"
         r"conclusi[óo]n|schlussfolgerung|beurteilung|zusammenfassung|diagnose|diagn[óo]stico|"
         r"impresi[óo]n|الخلاصة|الاستنتاج|التشخيص|خلاصة|استنتاج"
@@ -333,6 +345,13 @@ _SEC_IGNORE = _rx(
         r"comparison|technique|disclaimer|notes?|limitations?|caveats?|prompt|question|"
         r"empfehlung(?:en)?|recommandations?|recomendaci[óo]n(?:es)?|التوصيات|توصيات|建议|建議"
     )
+)
+_SEC_BODY = _rx(
+    _alt(
+        r"findings?|observations?|description|anatomical structures?|key structures|pathological|"
+        r"pathology|image|details|analysis|report|constatations?|hallazgos|befund|الموجودات|النتائج"
+    ),
+    _cjk("所见|所見|表现"),
 )
 _SEC_HEART = re.compile(r"(?<!\w)(?:heart|cardiac|cardiomediastinal|mediastinum|c[œo]ur|coraz[óo]n|herz|القلب)(?!\w)|心", re.I)
 _SEC_LUNGS = re.compile(r"(?<!\w)(?:" + _LUNG_WORD + r"|pulmonary)(?!\w)|肺", re.I)
@@ -374,7 +393,17 @@ _FA_ECHO_AFTER = re.compile(
     + _FA_PNEUMONIA + "|" + _FA_NORMAL + "|" + _FA_UNCERTAIN + ")",
     re.IGNORECASE,
 )
-_NEGATION_ANYWHERE = _rx(_NEG_PRE.pattern, _NEG_POST.pattern)
+_FA_NEGATED_AFTER = re.compile(
+    r"^[\s,:\-–—]*(?:is |are |was |were )?(?:not|absent|unlikely|excluded|ruled out|negative|"
+    r"n'est pas|no es|ist nicht|غير)(?!\w)",
+    re.IGNORECASE,
+)
+_FA_INSTRUCTION = re.compile(
+    r"(?<!\w)(?:end|finish|conclude|close|terminate)\w* (?:your |the |its |it )*(?:report|answer|response|output)"
+    r" (?:with|by)(?!\w)|(?<!\w)(?:use|write|give|output|add|(?:respond|reply|answer) with) (?:the |a |exactly |one )*"
+    r"(?:line|format|following)(?!\w)",
+    re.IGNORECASE,
+)
 
 # Short answers after a label or question that names a finding.
 _ANSWER = re.compile(
@@ -391,6 +420,8 @@ _ANSWER_VALUES = {
     "uncertain": r"possible|possibly|uncertain|indeterminate|equivocal|questionable|unclear|maybe|cannot .*",
 }
 
+_INTERJECTIONS = r"yes|no|non|nein|ja|oui|s[íi]|نعم|لا"
+
 # Markup.
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u00ad]")
 _LIST_MARKER = re.compile(
@@ -404,7 +435,7 @@ _BOLD_LINE = re.compile(r"^\s*(?:[-*+]\s+|\d{1,3}[.)]\s+)?(\*\*|__)(?P<inner>.+?
 _TABLE_ROW = re.compile(r"^\s*\|(?P<cells>.*)\|\s*$")
 _LABEL = re.compile(r"^(?P<label>[^:：.!?;]{1,80}?)\s*(?:[:：]|\s[–—|]\s)\s*(?P<value>.*)$")
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s)|[。！？]+|[.!?]+$")
-_ABBREVIATIONS = re.compile(r"(?:\b(?:vs|e\.g|i\.e|etc|approx|dr|cf|fig|incl|resp|mm|cm|al)|\b[a-z])\.$", re.I)
+_ABBREVIATIONS = re.compile(r"(?:\b(?:vs|e\.g|i\.e|approx|dr|cf|fig|incl|resp)|\b[a-z])\.$", re.I)
 _LETTER = re.compile(r"[^\W\d_]")
 
 
@@ -440,17 +471,26 @@ def plain_text(text: str) -> str:
 # Step 1: the fixed final-answer line.
 
 
-def _final_token(line: str) -> str | None:
-    """The label of the last final-answer token in a line, or None (echo, negation, none)."""
-    label = None
+def _final_labels(line: str) -> list[str] | None:
+    """Labels of the final-answer tokens in a line, in order; None when the line echoes the prompt."""
+    if _FA_INSTRUCTION.search(line):
+        return None  # "End your report with 'Final answer: PNEUMONIA' or …" is the prompt
+    labels = []
     for match in _FA_LINE.finditer(line):
         rest = line[match.end():]
         if _FA_ECHO_AFTER.match(rest):
-            continue
-        if match.group("neg") is None and _NEGATION_ANYWHERE.search(rest[:60]):
-            continue  # "Final answer: pneumonia is not present" is read as a sentence
+            return None  # "Final answer: PNEUMONIA or NORMAL" lists the options
         label = _token_label(match.group("tok"), match.group("neg"))
-    return label
+        if label == "pneumonia" and _FA_NEGATED_AFTER.match(rest):
+            continue  # "Final answer: pneumonia is not present" is read as a sentence
+        labels.append(label)
+    return None if len(set(labels)) > 1 else labels  # two different answers: the options again
+
+
+def _final_token(line: str) -> str | None:
+    """The label a final-answer line gives, or None."""
+    labels = None if _PROMPT_ECHO.match(line) else _final_labels(line)
+    return labels[-1] if labels else None
 
 
 def _token_label(token: str, negated: str | None) -> str:
@@ -493,7 +533,8 @@ class _Unit:
     section: _Section
     tier: str  # "impression" | "finding"
     label: str = ""  # the inline label or heading this text answers, if any
-    line: str = ""  # the whole plain line (evidence for label: answer pairs)
+    line: str = ""  # the label with this sentence (evidence for "Pneumonia: absent" pairs)
+    evidence: str = ""  # what to quote when this unit decides
 
 
 def _section_of(heading: str, current: _Section, numbered_or_heading: bool) -> _Section:
@@ -507,9 +548,39 @@ def _section_of(heading: str, current: _Section, numbered_or_heading: bool) -> _
         return _Section("body", "heart")
     if _SEC_LUNGS.search(heading):
         return _Section("body", "lungs")
-    if numbered_or_heading:
+    if numbered_or_heading or _SEC_BODY.search(heading):
         return _Section("body", "")
     return current
+
+
+def _is_section_name(label: str) -> bool:
+    """Whether a short label names a report section (Impression, Findings, Lungs, …)."""
+    if len(label.split()) > 4:
+        return False
+    return any(p.search(label) for p in (_SEC_CONCLUSION, _SEC_BODY, _SEC_IGNORE, _SEC_DIFFERENTIAL,
+                                          _SEC_HEART, _SEC_LUNGS))
+
+
+_CLAUSE_VERB = re.compile(
+    r"(?<!\w)(?:is|are|was|were|there|shows?|showing|appears?|seen|noted|demonstrates?|reveals?|has|have)(?!\w)",
+    re.IGNORECASE,
+)
+
+
+def _looks_like_label(label: str) -> bool:
+    """A label ("Lungs", "Pneumonia opacities", "Conclude if … present"), not a clause ("There is X")."""
+    label = label.strip()
+    if len(label.split()) > 10:
+        return False
+    if _is_section_name(label) or _PROMPT_ECHO.match(label) or _INTERROGATIVE.match(label):
+        return True
+    return len(label.split()) <= 6 and not _CLAUSE_VERB.search(label)
+
+
+def _says_normal_or_hedged(line: str) -> bool:
+    """Whether a heading-like line is really a statement ("**No acute findings**", "## Possible pneumonia")."""
+    verdict = _classify(line, "", False)
+    return verdict is not None and verdict[1] in ("negated", "normal", "hedged")
 
 
 def _split_sentences(line: str) -> list[str]:
@@ -529,16 +600,15 @@ def _split_sentences(line: str) -> list[str]:
 def _units(raw_lines: list[str], lines: list[str]) -> Iterator[_Unit]:
     section = _Section()
     for raw, line in zip(raw_lines, lines):
-        if not _LETTER.search(line):
-            continue
+        if not _LETTER.search(line) or _final_labels(line) is None:
+            continue  # empty, a rule, or the prompt's own instruction about the answer line
         raw_clean = _INVISIBLE.sub("", raw)
         is_md_heading = bool(_HEADING_LINE.match(raw_clean))
         bold = _BOLD_LINE.match(raw_clean)
         is_numbered = bool(re.match(r"^\s*(?:\*\*|__)?\s*\d{1,3}[.)]\s", raw_clean))
-        heading_only = (
-            is_md_heading
-            or line.rstrip().endswith((":", "："))
-            or (bold is not None and len(line.split()) <= 8 and not line.rstrip().endswith("."))
+        short_bold = bold is not None and len(line.split()) <= 8 and not line.rstrip().endswith(".")
+        heading_only = line.rstrip().endswith((":", "：")) or (
+            (is_md_heading or short_bold) and not _says_normal_or_hedged(line)
         )
         label_match = _LABEL.match(line)
         if heading_only and not (label_match and label_match.group("value").strip()):
@@ -546,12 +616,21 @@ def _units(raw_lines: list[str], lines: list[str]) -> Iterator[_Unit]:
             yield _Unit("", section, "", label=line.rstrip(":： "), line=line)  # marks a heading
             continue
         label, value = "", line
-        if label_match and label_match.group("value").strip() and len(label_match.group("label").split()) <= 10:
+        if label_match and label_match.group("value").strip() and _looks_like_label(label_match.group("label")):
             label, value = label_match.group("label").strip(), label_match.group("value").strip()
             section = _section_of(label, section, is_numbered or is_md_heading)
         for sentence in _split_sentences(value):
+            quoted = sentence
+            inline = _LABEL.match(sentence) if not label else None
+            if inline and inline.group("value").strip() and _is_section_name(inline.group("label")):
+                # "… No effusion. IMPRESSION: Normal." — a section label in mid-line
+                label, sentence = inline.group("label").strip(), inline.group("value").strip()
+                section = _section_of(label, section, True)
+            elif label:
+                quoted = line[: line.index(sentence) + len(sentence)]
             tier = "impression" if section.kind == "conclusion" or _INLINE_CONCLUSION.match(sentence) else "finding"
-            yield _Unit(sentence, section, tier, label=label, line=line)
+            evidence = quoted if label and len(sentence.split()) <= 4 else sentence  # quote "Lungs: clear." whole
+            yield _Unit(sentence, section, tier, label=label, line=quoted, evidence=evidence)
             label = ""  # only the first sentence answers the label
 
 
@@ -572,11 +651,6 @@ class _Vote:
         return self.kind in ("partial-normal", "nonspecific")
 
 
-@dataclass
-class _Triggers:
-    spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
-
-
 def _find_triggers(sentence: str) -> dict[str, list[tuple[int, int]]]:
     """Trigger spans by category; earlier categories mask later ones (pseudo before negation)."""
     work = sentence
@@ -588,17 +662,35 @@ def _find_triggers(sentence: str) -> dict[str, list[tuple[int, int]]]:
         ("hedge_rel", _HEDGE_REL),
         ("hedge", _HEDGE_PRE),
         ("positive", _POSITIVE_REL),
+        ("neg_both", _NEG_BOTH),
         ("neg_post", _NEG_POST),
         ("neg", _NEG_PRE),
     ):
         spans = [m.span() for m in pattern.finditer(work) if m.end() > m.start()]
         found[name] = spans
-        if name in ("neg_post", "hedge_post"):
-            continue  # post triggers can also act as pre triggers; keep the text for them
+        if name == "hedge_post":
+            continue  # "possible" after a finding is also "possible" before the next one
         for s, e in spans:
             work = work[:s] + " " * (e - s) + work[e:]
     found["term"] = [m.span() for m in _TERMINATION.finditer(sentence)]
     return found
+
+
+_COMMA = re.compile(r"[,，、]")
+_LIST_CONJUNCTION = re.compile(r"(?<!\w)(?:or|nor|and|and/or|ou|ni|o|oder|noch|et|y|e|أو|و)(?!\w)|[或及和]", re.I)
+_LIST_CONTINUES = re.compile(r"^[^,，;.]*?[,，]?\s*(?:or|nor|and/or|ou|ni|o|oder|noch|أو)(?!\w)|^\s*[或及]", re.I)
+
+
+def _reaches(between: str, after: str) -> bool:
+    """Whether a trigger's scope runs over ``between`` to the mention.
+
+    A comma ends it unless the words form a list: "no effusion, pneumothorax, or consolidation"
+    (a conjunction before the mention, or "… consolidation or edema" after it); "no effusion,
+    consolidation in the right lower lobe" starts a new clause.
+    """
+    if not _COMMA.search(between):
+        return True
+    return bool(_LIST_CONJUNCTION.search(between) or _LIST_CONTINUES.match(after))
 
 
 def _status(sentence: str, start: int, end: int, trig: dict[str, list[tuple[int, int]]]) -> str:
@@ -607,9 +699,13 @@ def _status(sentence: str, start: int, end: int, trig: dict[str, list[tuple[int,
     clause_end = min((s for s, e in trig["term"] if s >= end), default=len(sentence))
 
     def before(name: str) -> list[int]:
-        return [s for s, e in trig[name] if s >= clause_start and e <= start]
+        return [
+            s for s, e in trig[name]
+            if s >= clause_start and e <= start and _reaches(sentence[e:start], sentence[end:clause_end])
+        ]
 
-    negs, hedges, rels, requests = before("neg"), before("hedge"), before("hedge_rel"), before("request")
+    negs, hedges = before("neg") + before("neg_both"), before("hedge")
+    rels, requests = before("hedge_rel"), before("request")
     last_neg = max(negs, default=-1)
     last_hedge = max(hedges, default=-1)
     last_req = max(requests, default=-1)
@@ -623,11 +719,12 @@ def _status(sentence: str, start: int, end: int, trig: dict[str, list[tuple[int,
     def after(name: str) -> list[int]:
         hits = []
         for s, _ in trig[name]:
-            if end <= s <= clause_end and len(re.findall(r"\w+", sentence[end:s])) <= 8:
+            between = sentence[end:s]
+            if end <= s <= clause_end and len(re.findall(r"\w+", between)) <= 8 and _reaches(between, ""):
                 hits.append(s)
         return hits
 
-    post_hedge, post_neg = after("hedge_post"), after("neg_post")
+    post_hedge, post_neg = after("hedge_post"), after("neg_post") + after("neg_both")
     if post_hedge and (not post_neg or min(post_hedge) <= min(post_neg)):
         return "hedged"
     if post_neg:
@@ -701,6 +798,9 @@ def _answer_vote(label: str, value: str) -> str | None:
     if not match or not (_STRONG.search(label) or _WEAK.search(label)):
         return None
     answer = match.group("ans")
+    following = value[len(answer):].lstrip()
+    if re.fullmatch(_INTERJECTIONS, answer, re.IGNORECASE) and following and following[0].isalnum():
+        return None  # "No effusion, but …" is a sentence, not the answer "No."
     for result, words in _ANSWER_VALUES.items():
         if re.fullmatch(words, answer, re.IGNORECASE):
             if result == "pneumonia" and not _STRONG.search(label):
@@ -729,7 +829,7 @@ def _votes(raw_lines: list[str], lines: list[str]) -> list[_Vote]:
             pending_question = ""
             continue
         sentence = unit.text
-        tier = "impression" if unit.section.kind == "conclusion" else unit.tier
+        tier = unit.tier
         question = unit.label or pending_question
         answered = _answer_vote(question, sentence) if question else None
         if answered:
@@ -749,7 +849,7 @@ def _votes(raw_lines: list[str], lines: list[str]) -> list[_Vote]:
         subject = "conclusion" if tier == "impression" else unit.section.subject
         verdict = _classify(body, subject, unit.section.kind == "differential")
         if verdict:
-            votes.append(_Vote(verdict[0], verdict[1], sentence, tier))
+            votes.append(_Vote(verdict[0], verdict[1], unit.evidence or sentence, tier))
     return votes
 
 

@@ -183,17 +183,13 @@ def run_prompt_grid(
     settings: Any, results_dir: str | os.PathLike, condition: str = "lanczos",
 ) -> pd.DataFrame:
     """Every prompt strategy × language on a few cases (one upscaler); one row per report."""
-    from cxr_lib.runner import run_reports
+    from cxr_lib import runner
     from cxr_lib.upscale import condition_images
 
     images = dict(zip((int(i) for i in indices), condition_images(test, indices, condition, 224, rgb=True)))
     truths = {int(i): test.label(i) for i in indices}
-    frames = [
-        run_reports(vlm, images, truths, condition=condition, strategy=s, language=l, settings=settings,
-                    results_dir=results_dir, score=False)
-        for s in strategies for l in languages
-    ]
-    return pd.concat(frames, ignore_index=True)
+    return runner.run_prompt_grid(vlm, images, truths, strategies=strategies, languages=languages, condition=condition,
+                                  settings=settings, results_dir=results_dir)
 
 
 def report_html(text: str, language: str, evidence: str = "") -> str:

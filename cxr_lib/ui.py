@@ -69,12 +69,13 @@ RTL_LANGUAGES = frozenset({"ar"})
 #: Input sources.
 SOURCE_DATASET, SOURCE_UPLOAD = "test image", "uploaded file"
 #: Colours of the highlighted evidence sentence, by label.
-LABEL_COLORS = {"pneumonia": "#f28b82", "normal": "#81c995", "unclear": "#fdd663", "uncertain": "#fdd663"}
+LABEL_COLORS = {"pneumonia": "#f28b82", "normal": "#81c995", "uncertain": "#fdd663"}
 
 CSS = """
 #stand-in-banner {background: #b3261e; color: white; padding: 10px 14px; border-radius: 8px;
                   font-weight: 700; font-size: 1.05em}
 #stand-in-banner * {color: white !important}
+#stand-in-banner code {background: rgba(0, 0, 0, 0.3) !important}
 #load-error-banner {background: #7a4f01; color: white; padding: 10px 14px; border-radius: 8px}
 #load-error-banner * {color: white !important}
 .pixelated img {image-rendering: pixelated}
@@ -427,7 +428,10 @@ def verdict_markdown(case: CaseInput, reading: dict[str, Any], p_pneumonia: floa
     if p_pneumonia is not None:
         lines.append(f"P(pneumonia) from answer scoring: **{p_pneumonia:.3f}**")
     if case.truth is not None:
-        agrees = "agrees" if reading["label"] == case.truth else "does not agree"
+        if reading["label"] not in ("normal", "pneumonia"):
+            agrees = "gives no clear label"
+        else:
+            agrees = "agrees" if reading["label"] == case.truth else "does not agree"
         lines.append(f"Ground truth: **{case.truth}** — the reading {agrees}.")
     if case.cnn:
         lines.append(f"CNN: {case.cnn['label']} (P(pneumonia) = {case.cnn['prob_pneumonia']:.3f})")
@@ -660,8 +664,8 @@ def build_app(
                                                   color_map=LABEL_COLORS, show_legend=True, elem_id="reading")
                 verdict = gr.Markdown(elem_id="verdict")
                 with gr.Row():
-                    md_file = gr.DownloadButton("Download Markdown", visible=False, elem_id="download-md")
-                    json_file = gr.DownloadButton("Download JSON record", visible=False, elem_id="download-json")
+                    md_file = gr.DownloadButton("Download Markdown", elem_id="download-md")
+                    json_file = gr.DownloadButton("Download JSON record", elem_id="download-json")
                 record_view = gr.JSON(label="Record", visible=True, elem_id="record")
 
         # ---- handlers (closures over ctx)
@@ -678,6 +682,7 @@ def build_app(
                 indices = ctx.galleries.get(name, ())
                 i = evt.index if isinstance(evt.index, int) else evt.index[0]
                 return SOURCE_DATASET, indices[int(i)]
+            choose.__annotations__["evt"] = gr.SelectData  # a real class: this module's annotations are strings
             return choose
 
         def uploaded(upload_value):
@@ -694,31 +699,28 @@ def build_app(
 
         def generate(source_value, index_value, upload_value, upscaler_value, prompt_value, language_value,
                      sampling_value, temperature_value, top_p_value, seed_value, tokens_value, score_value):
-            rtl = language_value in RTL_LANGUAGES
             try:
                 stream = run_generation(ctx, source_value, index_value, upload_value, upscaler_value, prompt_value,
                                         language_value, sampling_value, temperature_value, top_p_value, seed_value,
                                         tokens_value, score_value)
-                first = True
                 for step in stream:
                     if "record" not in step:
-                        text_update = gr.Textbox(value=step["text"], rtl=rtl) if first else step["text"]
-                        first = False
-                        yield (text_update, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+                        yield (step["text"], gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
                         continue
                     record = step["record"]
                     md_path, json_path = write_downloads(record, ctx.results_dir)
-                    yield (gr.Textbox(value=step["text"], rtl=rtl),
-                           gr.HighlightedText(value=highlight(step["text"], _reading_obj(record["reading"])), rtl=rtl),
+                    yield (step["text"],
+                           highlight(step["text"], _reading_obj(record["reading"])),
                            verdict_markdown(step["case"], record["reading"], record["p_pneumonia"], ctx.model_is_stand_in),
-                           gr.DownloadButton(value=str(md_path), visible=True),
-                           gr.DownloadButton(value=str(json_path), visible=True),
-                           record)
+                           str(md_path), str(json_path), record)
             except Exception as exc:  # noqa: BLE001
                 raise _user_error(exc) from None
 
         preview_inputs = [source, index, upload, upscaler]
         preview_outputs = [original, model_view, hr_view, case_info]
+        # The preview, callable by name from gradio_client (declared first so it gets the plain name).
+        gr.Button(visible=False).click(preview, preview_inputs, preview_outputs, api_name="preview",
+                                       concurrency_id="preview")
         for name, gallery in galleries.items():
             gallery.select(select_case(name), None, [source, index], api_visibility="private")
         upload.upload(uploaded, upload, source, api_visibility="private").then(
@@ -732,9 +734,6 @@ def build_app(
                  [source, index, upload, upscaler, prompt, language, sampling, temperature, top_p, seed, max_tokens, score],
                  [report, reading_view, verdict, md_file, json_file, record_view],
                  api_name="generate", concurrency_limit=1, concurrency_id="model")
-        # The same preview, callable by name from gradio_client.
-        gr.Button(visible=False).click(preview, preview_inputs, preview_outputs, api_name="preview",
-                                       concurrency_id="preview")
         app.load(preview, preview_inputs, preview_outputs, api_visibility="private")
 
     app.queue(default_concurrency_limit=1, max_size=QUEUE_MAX_SIZE)

@@ -23,6 +23,7 @@ the ``huggingface-cli login`` cache itself.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -246,7 +247,7 @@ def _warn_cpu(model_id: str, dtype: Any) -> None:
         "to read each image and ~1.2 s per generated token on 2 cores (several minutes per report); "
         "use a CUDA GPU for more than a few images, or answer scoring (one forward pass per image)",
         RuntimeWarning,
-        stacklevel=3,
+        stacklevel=4,
     )
 
 
@@ -291,8 +292,8 @@ class VLM:
     model_id: str
     revision: str | None
     is_stand_in: bool
-    device: str
-    dtype: Any = None
+    device: str | None = None  # None until a lazy VLM loads: then CUDA when available, else CPU
+    dtype: Any = None  # None until loaded: then see load_vlm
     load_in_4bit: bool = False
     _model: Any = field(default=None, repr=False)
     _processor: Any = field(default=None, repr=False)
@@ -320,6 +321,7 @@ class VLM:
             import torch
             from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
 
+            self._resolve_device()
             revision = None if (self.revision or "").startswith("local-") else self.revision
             kwargs: dict[str, Any] = {"revision": revision, "dtype": self.dtype}
             if self.load_in_4bit:
@@ -344,6 +346,28 @@ class VLM:
             self._processor = processor
             if self.revision is None:
                 self.revision = getattr(config, "_commit_hash", None)
+            if self.device == "cpu" and not self.is_stand_in:
+                _warn_cpu(self.model_id, self.dtype)
+
+    def _cpu_threads(self) -> int | None:
+        """1 for a tiny model on the CPU (thread hand-offs cost more than its matmuls), else None."""
+        if str(self.model.device) != "cpu":
+            return None
+        size = sum(p.numel() for p in self.model.parameters())
+        return 1 if size < 20_000_000 else None
+
+    def _resolve_device(self) -> None:
+        """Pick the device and precision (see :func:`load_vlm`); warn once about a CPU run of a real model."""
+        import torch
+
+        if self.device is None:
+            self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = str(self.device)
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            raise ModelLoadError(f"device {self.device!r} asked for but no CUDA GPU is available: use device='cpu'")
+        if self.load_in_4bit and not self.device.startswith("cuda"):
+            raise ParameterError("4-bit loading needs a CUDA GPU: drop load_in_4bit (--4bit) on the CPU")
+        self.dtype = _pick_dtype(self.device, self.dtype)
 
     # ---- inputs
     def _inputs(self, images: Sequence[Any], prompts: Sequence[str]) -> Any:
@@ -399,13 +423,14 @@ class VLM:
     def _generate_batch(self, images: Sequence[Any], prompts: Sequence[str], settings: GenerationSettings) -> list[Generation]:
         import torch
 
+        self._load()  # a lazy model's loading time is not the report's
         started = time.perf_counter()
         batch = self._inputs(images, prompts)
         tokenizer = self.processor.tokenizer
         if settings.seed is not None:
             torch.manual_seed(settings.seed)
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), _threads(self._cpu_threads()):
                 output = self.model.generate(**batch, **settings.generate_kwargs(), pad_token_id=tokenizer.pad_token_id)
         except Exception as exc:
             if _is_oom(exc):
@@ -446,7 +471,7 @@ class VLM:
             try:
                 if settings.seed is not None:
                     torch.manual_seed(settings.seed)
-                with torch.inference_mode():
+                with torch.inference_mode(), _threads(self._cpu_threads()):
                     self.model.generate(**batch, **settings.generate_kwargs(), pad_token_id=tokenizer.pad_token_id,
                                         streamer=streamer)
             except BaseException as exc:  # surfaced in the caller's thread below
@@ -498,7 +523,7 @@ class VLM:
             chunk = images[start:start + batch_size]
             batch = self._inputs(chunk, [SCORE_QUESTION] * len(chunk))
             try:
-                with torch.inference_mode():
+                with torch.inference_mode(), _threads(self._cpu_threads()):
                     logits = self.model(**batch).logits[:, -1, :].float()  # left padding: last column is real
             except Exception as exc:
                 if _is_oom(exc):
@@ -507,6 +532,22 @@ class VLM:
             pair = torch.stack([torch.logsumexp(logits[:, no], dim=-1), torch.logsumexp(logits[:, yes], dim=-1)], dim=-1)
             scores += torch.softmax(pair, dim=-1)[:, 1].tolist()
         return scores
+
+
+@contextlib.contextmanager
+def _threads(n: int | None) -> Iterator[None]:
+    """Run with ``n`` intra-op threads (``None``: leave as is), then restore the previous setting."""
+    import torch
+
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _four_bit_config() -> Any:
@@ -535,22 +576,16 @@ def load_vlm(
     on a CPU without native bfloat16; float16 is refused. ``load_in_4bit`` needs CUDA and
     bitsandbytes. ``lazy=True`` checks the name now and loads the weights on first use.
     Raises :class:`ModelLoadError` (gated, not cached and offline, not such a model, out of memory).
+    Lazy loading imports no torch until the weights are needed, so ``device`` and ``dtype`` are
+    settled then.
     """
-    import torch
-
     model_id, known_revision, stand_in = resolve_model(model, revision)
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    device = str(device)
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ModelLoadError(f"device {device!r} asked for but no CUDA GPU is available: use device='cpu'")
-    if load_in_4bit and not device.startswith("cuda"):
+    if dtype is not None and re.search(r"(?<!b)(float16|fp16|half)", str(dtype)):
+        raise ParameterError("float16 makes Gemma 3 produce empty output (transformers issue 36822): use bfloat16 or float32")
+    if load_in_4bit and device is not None and not str(device).startswith("cuda"):
         raise ParameterError("4-bit loading needs a CUDA GPU: drop load_in_4bit (--4bit) on the CPU")
-    chosen = _pick_dtype(device, dtype)
-    if device == "cpu" and not stand_in:
-        _warn_cpu(model_id, chosen)
-    vlm = VLM(model_id=model_id, revision=known_revision or revision, is_stand_in=stand_in, device=device,
-              dtype=chosen, load_in_4bit=load_in_4bit)
+    vlm = VLM(model_id=model_id, revision=known_revision or revision, is_stand_in=stand_in,
+              device=None if device is None else str(device), dtype=dtype, load_in_4bit=bool(load_in_4bit))
     if not lazy:
         vlm._load()
     return vlm

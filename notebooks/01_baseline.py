@@ -16,7 +16,7 @@
 # %% [markdown]
 # # Baseline: where the CNN fails, and what MedGemma says there
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/OWNER/cxr-second-opinion/blob/main/notebooks/01_baseline.ipynb)
+# **[Open in Colab](https://colab.research.google.com/github/OWNER/cxr-second-opinion/blob/main/notebooks/01_baseline.ipynb)** (GPU runtime; see Reproduce)
 #
 # A MaxViT classifier reads PneumoniaMNIST chest X-rays well, but not perfectly. This notebook asks
 # whether a medical vision-language model, MedGemma 1.5 4B-IT, can act as a **second opinion** on the

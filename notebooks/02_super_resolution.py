@@ -16,7 +16,7 @@
 # %% [markdown]
 # # Super-resolution: does Swin2SR help MedGemma, or make it see things?
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/OWNER/cxr-second-opinion/blob/main/notebooks/02_super_resolution.ipynb)
+# **[Open in Colab](https://colab.research.google.com/github/OWNER/cxr-second-opinion/blob/main/notebooks/02_super_resolution.ipynb)** (GPU runtime; see Reproduce)
 #
 # A 28×28 chest X-ray holds very little. An AI super-resolution model (Swin2SR, ×4) can make it look
 # sharper, but sharpness it invents is not anatomy. This notebook measures both sides: how close each

@@ -16,7 +16,7 @@
 # %% [markdown]
 # # Interactive prompting: strategies, languages, and the app
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/OWNER/cxr-second-opinion/blob/main/notebooks/03_prompting.ipynb)
+# **[Open in Colab](https://colab.research.google.com/github/OWNER/cxr-second-opinion/blob/main/notebooks/03_prompting.ipynb)** (GPU runtime; see Reproduce)
 #
 # How much does MedGemma's answer depend on how it is asked? This notebook runs every prompt strategy
 # in several languages — Arabic included — on a few cases, reads each report with the same
@@ -80,13 +80,13 @@ test = data.load_split("test", data_dir=data_dir)
 vlm = load_vlm(vlm_model, revision=vlm_revision, device=device, load_in_4bit=load_in_4bit)
 settings = GenerationSettings(max_new_tokens=max_new_tokens, seed=seed, batch_size=len(cases))
 grid = study.run_prompt_grid(vlm, test, cases, strategies, languages, settings=settings, results_dir=results_dir, condition=upscaler)
-grid.pivot_table(index=["index", "truth", "strategy"], columns="language", values="label", aggfunc="first")
+grid.pivot_table(index=["index", "truth", "prompt_strategy"], columns="language", values="label", aggfunc="first")
 
 # %% [markdown]
 # How often each strategy's reports reach a clear call, and how often they are cut off:
 
 # %%
-grid.assign(clear=grid["label"] != "uncertain", cut_off=grid["stop_reason"] == "max_new_tokens").groupby("strategy")[["clear", "cut_off"]].mean().round(2)
+grid.assign(clear=grid["label"] != "uncertain", cut_off=grid["stop_reason"] == "max_new_tokens").groupby("prompt_strategy")[["clear", "cut_off"]].mean().round(2)
 
 # %% [markdown]
 # ## One report in Arabic
@@ -94,7 +94,7 @@ grid.assign(clear=grid["label"] != "uncertain", cut_off=grid["stop_reason"] == "
 # Arabic is shown right to left, with the sentence that decided the reading highlighted.
 
 # %%
-arabic = grid[(grid["language"] == "ar") & (grid["strategy"] == "structured")].iloc[0]
+arabic = grid[(grid["language"] == "ar") & (grid["prompt_strategy"] == "structured")].iloc[0]
 display(HTML(study.report_html(arabic["text"], "ar", arabic["evidence"])))
 display(Markdown(f"Reading: **{arabic['label']}** (rule: `{arabic['rule']}`), truth: **{data.label_names()[int(arabic['truth'])]}**."))
 

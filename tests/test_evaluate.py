@@ -64,7 +64,8 @@ def test_paired_mcnemar_counts_discordant_pairs() -> None:
     ])
     table = evaluate.paired_tests(results, ["lanczos", "hr"], baseline="lanczos")
     row = table.iloc[0]
-    assert row["right only with hr"] == 2 and row["right only with lanczos"] == 0
+    assert row["condition"] == "hr" and row["against"] == "lanczos"
+    assert row["right only with condition"] == 2 and row["right only with the other"] == 0
     assert row["exact McNemar p"] == pytest.approx(0.5)
 
 

@@ -1,0 +1,210 @@
+"""Running the VLM over many cases: cached per record, resumable, batched.
+
+:func:`run_reports` shows the model each case's image under one condition with one prompt, reads
+each report (:func:`cxr_lib.labels.read_report`), optionally scores P(pneumonia), and stores one
+:class:`~cxr_lib.records.Record` per case in a :class:`~cxr_lib.records.ResultCache`. Records
+already in the cache are not recomputed, so a rerun is instant and an interrupted run resumes
+where it stopped (each batch is written as soon as it is done). A lazily loaded model
+(``load_vlm(..., lazy=True)``) is not even loaded when every record is cached.
+
+:func:`report_for_case` is the one-case path behind ``cxr report``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from cxr_lib.records import Record, ResultCache, image_sha256, record_key, records_frame
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from cxr_lib.vlm import VLM, GenerationSettings
+
+
+def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _model_revision(vlm: "VLM") -> str | None:
+    """The revision to key records by; loads a lazy hub model whose revision is not in the cache."""
+    if getattr(vlm, "revision", None) is None and hasattr(vlm, "_load") and not getattr(vlm, "loaded", True):
+        vlm._load()
+    return vlm.revision
+
+
+def collect_records(
+    vlm: "VLM",
+    images: Mapping[int, Any],
+    truths: Mapping[int, int],
+    *,
+    condition: str,
+    strategy: str = "structured",
+    language: str = "en",
+    settings: "GenerationSettings | None" = None,
+    results_dir: str | os.PathLike,
+    score: bool = True,
+    prompt: str | None = None,
+    progress: bool = True,
+) -> list[Record]:
+    """The records of :func:`run_reports`, in the order of ``images`` (see there)."""
+    from tqdm.auto import tqdm
+
+    from cxr_lib.prompts import build_prompt, language_code
+    from cxr_lib.vlm import GenerationSettings
+
+    settings = settings or GenerationSettings()
+    if not isinstance(settings, GenerationSettings):
+        from cxr_lib.errors import ParameterError
+
+        raise ParameterError(f"settings must be a GenerationSettings, got {type(settings).__name__}")
+    text = build_prompt(strategy, language, custom=prompt)
+    language = language_code(language)
+    strategy_name = strategy if prompt is None else f"{strategy}+custom"
+    cache = ResultCache(results_dir)
+    revision = _model_revision(vlm)
+    settings_dict = settings.as_dict()
+
+    found: dict[int, Record] = {}
+    todo: list[tuple[int, Any, str]] = []
+    for index, image in images.items():
+        digest = image_sha256(image)
+        key = record_key(int(index), condition, vlm.model_id, revision, strategy_name, language, text, settings_dict, digest)
+        record = cache.get(key)
+        if record is None:
+            todo.append((int(index), image, digest))
+        else:
+            found[int(index)] = record
+
+    if todo:
+        from cxr_lib.labels import read_report
+
+        bar = tqdm(total=len(todo), desc=f"reports {condition}/{strategy_name}/{language}", unit="report",
+                   disable=not progress)
+        try:
+            for batch in _chunks(todo, settings.batch_size):
+                batch_images = [image for _, image, _ in batch]
+                generations = vlm.generate(batch_images, [text] * len(batch), settings)
+                scores = vlm.score(batch_images, batch_size=settings.batch_size) if score else [None] * len(batch)
+                for (index, _, digest), generation, p in zip(batch, generations, scores):
+                    reading = read_report(generation.text)
+                    record = Record(
+                        index=index, condition=condition, truth=None if truths.get(index) is None else int(truths[index]),
+                        model_id=vlm.model_id, revision=revision, stand_in=bool(vlm.is_stand_in),
+                        prompt_strategy=strategy_name, language=language, prompt=text, settings=settings_dict,
+                        image_sha256=digest, text=generation.text, label=reading.label, evidence=reading.evidence,
+                        rule=reading.rule, p_pneumonia=None if p is None else float(p),
+                        prompt_tokens=generation.prompt_tokens, new_tokens=generation.new_tokens,
+                        stop_reason=generation.stop_reason, seconds=round(generation.seconds, 4),
+                    )
+                    cache.put(record)
+                    found[index] = record
+                bar.update(len(batch))
+        finally:
+            bar.close()
+
+    if score:  # cached records made without scoring: add the score, keep the report
+        unscored = [i for i in found if found[i].p_pneumonia is None]
+        for batch in _chunks(unscored, settings.batch_size):
+            for index, p in zip(batch, vlm.score([images[i] for i in batch], batch_size=settings.batch_size)):
+                found[index].p_pneumonia = float(p)
+                cache.put(found[index])
+    return [found[int(index)] for index in images]
+
+
+def run_reports(
+    vlm: "VLM",
+    images: Mapping[int, Any],
+    truths: Mapping[int, int],
+    *,
+    condition: str,
+    strategy: str = "structured",
+    language: str = "en",
+    settings: "GenerationSettings | None" = None,
+    results_dir: str | os.PathLike,
+    score: bool = True,
+    prompt: str | None = None,
+    progress: bool = True,
+) -> "pd.DataFrame":
+    """Generate, read and (optionally) score a report for each image; one row per case.
+
+    ``images`` maps a case index to its image (NumPy array or PIL image) under ``condition``;
+    ``truths`` maps it to the data's label. ``prompt`` replaces the strategy's instruction (the
+    strategy is then recorded as ``<strategy>+custom``). Cached records are reused; the missing ones
+    are generated in batches of ``settings.batch_size`` and written as each batch finishes.
+    Columns: :data:`cxr_lib.records.FRAME_COLUMNS`.
+    """
+    return records_frame(collect_records(
+        vlm, images, truths, condition=condition, strategy=strategy, language=language, settings=settings,
+        results_dir=results_dir, score=score, prompt=prompt, progress=progress,
+    ))
+
+
+def run_prompt_grid(
+    vlm: "VLM",
+    images: Mapping[int, Any],
+    truths: Mapping[int, int],
+    *,
+    strategies: Sequence[str],
+    languages: Sequence[str],
+    condition: str,
+    settings: "GenerationSettings | None" = None,
+    results_dir: str | os.PathLike,
+    score: bool = False,
+) -> "pd.DataFrame":
+    """:func:`run_reports` for every strategy × language on the same images; one row per report."""
+    import pandas as pd
+
+    frames = [
+        run_reports(vlm, images, truths, condition=condition, strategy=s, language=l, settings=settings,
+                    results_dir=results_dir, score=score)
+        for s in strategies for l in languages
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def report_for_case(
+    model: str,
+    index: int,
+    *,
+    upscaler: str = "lanczos",
+    size: int = 224,
+    strategy: str = "structured",
+    language: str = "en",
+    prompt: str | None = None,
+    score: bool = False,
+    settings: "GenerationSettings | None" = None,
+    results_dir: str | os.PathLike,
+    sr_model: str | None = None,
+    split: str = "test",
+    revision: str | None = None,
+    device: str | None = None,
+    load_in_4bit: bool = False,
+) -> Record:
+    """One case's report from ``model`` under one image condition, through the cache (``cxr report``).
+
+    The model loads only when the record is not cached. ``sr_model`` is the Swin2SR to use for the
+    ``swin2sr`` condition (default: the real one).
+    """
+    from cxr_lib.data import load_split
+    from cxr_lib.prompts import build_prompt
+    from cxr_lib.upscale import check_method, CONDITIONS, condition_images
+    from cxr_lib.vlm import load_vlm
+
+    check_method(upscaler, CONDITIONS)
+    build_prompt(strategy, language, custom=prompt)  # bad prompts fail before any loading
+    data = load_split(split)
+    data.position(index)  # an index outside the split fails here, before any loading
+    resolver = None
+    if upscaler == "swin2sr" and sr_model is not None:
+        from cxr_lib.upscale import load_super_resolver
+
+        resolver = load_super_resolver(sr_model)
+    vlm = load_vlm(model, revision=revision, device=device, load_in_4bit=load_in_4bit, lazy=True)
+    (image,) = condition_images(data, [index], upscaler, size, sr_model=resolver, rgb=True)
+    (record,) = collect_records(
+        vlm, {index: image}, {index: data.label(index)}, condition=upscaler, strategy=strategy, language=language,
+        settings=settings, results_dir=results_dir, score=score, prompt=prompt, progress=False,
+    )
+    return record

@@ -1,0 +1,93 @@
+"""Profiles and papermill parameters: checked before anything runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cxr_lib import book
+from cxr_lib.errors import ModelLoadError, ParameterError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("name", ["offline", "full"])
+def test_shipped_profiles_match_the_notebooks(name: str) -> None:
+    profile = book.load_profile(ROOT / "profiles" / f"{name}.yaml")
+    subs = {"results": "/tmp/r", "stand_ins": "/tmp/r/stand_ins"}
+    for notebook in book.NOTEBOOKS:
+        parameters = book.notebook_parameters(profile, notebook, subs)
+        book.check_parameters(ROOT / "notebooks" / f"{notebook}.ipynb", parameters)
+        assert parameters["results_dir"] == "/tmp/r"
+    assert profile.stand_ins is (name == "offline")
+
+
+def test_notebooks_are_paired_and_thin() -> None:
+    for notebook in book.NOTEBOOKS:
+        source = (ROOT / "notebooks" / f"{notebook}.py").read_text()
+        assert (ROOT / "notebooks" / f"{notebook}.ipynb").is_file()
+        assert 'tags=["parameters"]' in source
+        assert "\ndef " not in source and "\nclass " not in source
+        parameters_cell = source.split('tags=["parameters"]')[1].split("# %%")[0]
+        names = [line.split(":")[0].split("=")[0].strip() for line in parameters_cell.splitlines() if line and not line.startswith("#")]
+        assert not any("token" in name.lower() and name != "max_new_tokens" for name in names), names
+
+
+@pytest.mark.parametrize(
+    "parameters, message",
+    [
+        ({"max_new_token": 10}, "has no parameter 'max_new_token'"),
+        ({"max_new_tokens": "many"}, "'max_new_tokens' must be int, got str"),
+        ({"case_sets": "reference"}, "'case_sets' must be list"),
+        ({"score": 1}, "'score' must be bool"),
+        ({"max_new_tokens": True}, "'max_new_tokens' must be int"),
+    ],
+)
+def test_bad_parameters_are_refused(parameters: dict, message: str) -> None:
+    with pytest.raises(ParameterError, match=message):
+        book.check_parameters(ROOT / "notebooks" / "01_baseline.ipynb", parameters)
+
+
+def test_optional_parameters_accept_none_and_values() -> None:
+    book.check_parameters(ROOT / "notebooks" / "01_baseline.ipynb", {"device": None, "max_cases_per_set": 5, "data_dir": "x"})
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("name: x\nbogus: 1\n", "unknown keys"),
+        ("parameters:\n  04_missing: {}\n", "unknown notebooks"),
+        ("- a list\n", "must be a mapping"),
+        ("parameters: {all: [1, 2]}\n", "must be a mapping of parameter names"),
+        ("name: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_bad_profiles(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "profile.yaml"
+    path.write_text(text)
+    with pytest.raises(ParameterError, match=message):
+        book.load_profile(path)
+    with pytest.raises(ParameterError, match="does not exist"):
+        book.load_profile(tmp_path / "missing.yaml")
+
+
+def test_unreachable_model_stops_before_long_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", "/nonexistent-hf-home")
+    with pytest.raises(ModelLoadError, match="make demo"):
+        book.check_hub_model("google/medgemma-1.5-4b-it")
+
+
+def test_make_book_without_models_is_one_line(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "cxr_lib.book", "--profile", str(ROOT / "profiles" / "full.yaml"), "--results", str(tmp_path / "r")],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "make demo" in lines[0] and "Traceback" not in result.stderr
+    assert not (tmp_path / "r" / "stand_ins").exists()

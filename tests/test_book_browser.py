@@ -1,0 +1,78 @@
+"""The built book in headless Chromium: every page loads, every image renders, no error output.
+
+Uses the book that `make demo` built (``_build/html``) when it is there; otherwise builds it with
+the offline profile first (a few minutes).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cxr_lib.book import BUILD_DIR, ROOT, STAND_IN_ANNOUNCEMENT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+PAGES = ("index.html", "book/executed/01_baseline.html", "book/executed/02_super_resolution.html",
+         "book/executed/03_prompting.html", "book/app.html")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def book_html(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    html = BUILD_DIR / "html"
+    if not (html / "book" / "executed" / "03_prompting.html").is_file():
+        results = tmp_path_factory.mktemp("demo")
+        subprocess.run([sys.executable, "-m", "cxr_lib.book", "--profile", str(ROOT / "profiles" / "offline.yaml"),
+                        "--results", str(results)], check=True, cwd=ROOT, env=dict(os.environ), timeout=1200)
+    return html
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (make browser)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_page_renders_images_without_errors(book_html: Path, browser, page_path: str) -> None:
+    page = browser.new_page()
+    failed: list[str] = []
+    page.on("requestfailed", lambda request: failed.append(request.url) if request.url.startswith("file:") else None)
+    page.goto((book_html / page_path).as_uri())
+    page.wait_for_load_state("load")
+    images = page.eval_on_selector_all("img", "els => els.map(e => [e.src, e.complete && e.naturalWidth > 0])")
+    broken = [src for src, ok in images if not ok]
+    assert not broken, broken
+    assert not failed, failed
+    text = page.inner_text("body")
+    assert "Traceback" not in text
+    assert page.query_selector_all(".output.traceback, .output.error, .output.stderr") == []
+    if page_path.startswith("book/executed"):
+        assert len(images) >= 1
+    page.close()
+
+
+def test_stand_in_banner_on_every_page(book_html: Path, browser) -> None:
+    config = (BUILD_DIR / "_config.offline.yml")
+    if not config.is_file():
+        pytest.skip("the book was not built with the offline profile")
+    page = browser.new_page()
+    for page_path in PAGES:
+        page.goto((book_html / page_path).as_uri())
+        assert "STAND-IN" in page.inner_text("body"), page_path
+    page.close()
+    assert "STAND-IN" in STAND_IN_ANNOUNCEMENT
