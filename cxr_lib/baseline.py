@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "checkpoint.json"
 CHECKPOINT_FORMAT = "cxr-baseline/1"
+METADATA_KEY = "cxr_baseline"  # the safetensors metadata entry naming the model and input size
 PREDICTION_COLUMNS = ("index", "label", "prob_pneumonia", "pred")
 THRESHOLD_RULE = "Youden's J on the validation split (maximises sensitivity + specificity)"
 CNN_CASE_SETS = ("cnn-errors", "cnn-false-positives", "cnn-false-negatives", "cnn-correct-sample")
@@ -267,7 +268,10 @@ def save_checkpoint(model: "torch.nn.Module", spec: ModelSpec, info: dict[str, A
 
     folder = ensure_writable_dir(folder)
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
-    metadata = {"format": CHECKPOINT_FORMAT, "model_name": spec.model_name, "input_size": str(spec.input_size)}
+    # One metadata entry: safetensors writes several in an arbitrary order, which would make the
+    # bytes of two identical trainings differ.
+    about = {"format": CHECKPOINT_FORMAT, "model_name": spec.model_name, "input_size": spec.input_size}
+    metadata = {METADATA_KEY: json.dumps(about, sort_keys=True)}
     atomic_write_bytes(folder / WEIGHTS_FILE, save(tensors, metadata=metadata))
     write_checkpoint_info(folder, spec, info)
     return folder
@@ -333,8 +337,13 @@ def load_checkpoint(folder: str | os.PathLike, preset: str | None = None, device
     except Exception as exc:  # safetensors raises its own error types for damaged files
         raise CheckpointError(f"{weights} is not a readable safetensors file ({type(exc).__name__}): "
                               "the checkpoint is damaged; train it again") from exc
-    saved_for = (metadata.get("model_name"), metadata.get("input_size"))
-    if saved_for != (spec.model_name, str(spec.input_size)):
+    try:
+        about = json.loads(metadata[METADATA_KEY])
+        saved_for = (str(about["model_name"]), int(about["input_size"]))
+    except (KeyError, TypeError, ValueError):
+        raise CheckpointError(f"{weights} was not written by `cxr baseline train` (no {METADATA_KEY} metadata): "
+                              "train the checkpoint again") from None
+    if saved_for != (spec.model_name, spec.input_size):
         raise CheckpointError(
             f"{weights} holds weights for {saved_for[0]} at {saved_for[1]} px but {CONFIG_FILE} says "
             f"{spec.model_name} at {spec.input_size} px: the folder mixes two checkpoints; train it again")
@@ -406,11 +415,10 @@ def train(
     """Train a baseline, keep the epoch with the best validation AUC, and save it to ``out``.
 
     ``train_limit`` / ``val_limit`` train and select on a seeded, class-stratified subset of N
-    images of each split (for tests and quick checks). The threshold is chosen on the validation split and saved.
+    images of each split (for tests and quick checks). The threshold is chosen on the validation
+    split and saved.
     """
     import torch
-    from sklearn.metrics import roc_auc_score
-    from tqdm.auto import tqdm
 
     from cxr_lib.data import load_split
     from cxr_lib.storage import ensure_writable_dir
@@ -435,8 +443,7 @@ def train(
         try:
             model = build_model(spec, pretrained=config.pretrained).to(device)
             history, best_state, best_epoch = _fit(
-                model, spec, config, epochs, seed, train_x, train_y, val_x, val_y, weights, device, progress,
-                tqdm, roc_auc_score)
+                model, spec, config, epochs, seed, train_x, train_y, val_x, val_y, weights, device, progress)
         finally:
             torch.use_deterministic_algorithms(deterministic_before)
     seconds = time.perf_counter() - started
@@ -475,11 +482,14 @@ def train(
     return Checkpoint(out, spec, threshold, {"format": CHECKPOINT_FORMAT, **asdict(spec), **info}, model)
 
 
-def _fit(model, spec, config, epochs, seed, train_x, train_y, val_x, val_y, weights, device, progress,
-         tqdm, roc_auc_score):
+def _fit(model: "torch.nn.Module", spec: ModelSpec, config: Preset, epochs: int, seed: int,
+         train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray,
+         weights: np.ndarray, device: str, progress: bool) -> tuple[list[EpochLog], dict, int]:
     """The training loop (see :func:`train`): returns the history, the best state and its epoch."""
     import torch
     import torch.nn.functional as F
+    from sklearn.metrics import roc_auc_score
+    from tqdm.auto import tqdm
 
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)

@@ -225,6 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile", default=str(ROOT / "profiles" / "offline.yaml"), help="profile YAML file")
     parser.add_argument("--results", default=None, help="results folder (default: results/<profile name>)")
     parser.add_argument("--skip-notebooks", action="store_true", help="only build the book from executed notebooks")
+    parser.add_argument("--no-book", action="store_true", help="only run the notebooks")
     args = parser.parse_args(argv)
     try:
         profile = load_profile(args.profile)
@@ -232,7 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         started = time.perf_counter()
         if not args.skip_notebooks:
             execute_notebooks(profile, results)
-        build_book(profile)
+        if not args.no_book:
+            build_book(profile)
         print(f"{profile.name} profile finished in {time.perf_counter() - started:.0f} s")
     except CxrError as exc:
         print(f"cxr book: error: {exc}", file=sys.stderr)

@@ -107,8 +107,9 @@ def _add_ui(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_ui(args: argparse.Namespace) -> int:
-    from cxr_lib.ui import build_app, launch
+    from cxr_lib.ui import build_app, check_port, launch
 
+    check_port(args.host, args.port)  # fail before the model loads
     app = build_app(args.model, sr_model=args.sr_model, data_dir=args.data_dir,
                     predictions_csv=args.predictions, results_dir=args.results)
     load_error = app.cxr_context.load_error
@@ -293,6 +294,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cxr: interrupted; results written so far are kept and a rerun resumes from them", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into a reader that stopped early (e.g. `| head`)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

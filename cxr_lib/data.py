@@ -37,11 +37,25 @@ HR_SUBSET_FILE = "pneumoniamnist_224_test_subset.npz"
 REFERENCE_CASES: tuple[int, ...] = (1, 9, 22, 39, 44, 61, 67, 68, 71, 78)
 
 
+@lru_cache(maxsize=1)
+def _medmnist_info_module() -> Any:
+    """``medmnist.info`` loaded on its own: importing the ``medmnist`` package pulls in torch
+    (seconds), while ``info.py`` needs only the standard library."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("medmnist")
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError("the medmnist package is not installed: pip install medmnist")
+    path = Path(list(spec.submodule_search_locations)[0]) / "info.py"
+    info_spec = importlib.util.spec_from_file_location("cxr_lib._medmnist_info", path)
+    module = importlib.util.module_from_spec(info_spec)
+    info_spec.loader.exec_module(module)
+    return module
+
+
 def dataset_info() -> dict[str, Any]:
     """The ``medmnist.INFO`` entry for PneumoniaMNIST (label names, sizes, MD5s, URLs)."""
-    from medmnist.info import INFO
-
-    return INFO[FLAG]
+    return _medmnist_info_module().INFO[FLAG]
 
 
 def label_names() -> dict[int, str]:
@@ -160,12 +174,8 @@ def data_dirs(data_dir: str | os.PathLike | None = None) -> list[Path]:
 
 def default_root() -> Path:
     """The ``medmnist`` default download folder (``~/.medmnist``)."""
-    try:
-        from medmnist.info import DEFAULT_ROOT
-
-        return Path(DEFAULT_ROOT)
-    except ImportError:  # pragma: no cover - older medmnist
-        return Path.home() / ".medmnist"
+    root = getattr(_medmnist_info_module(), "DEFAULT_ROOT", None)
+    return Path(root) if root else Path.home() / ".medmnist"
 
 
 def find_file(name: str, data_dir: str | os.PathLike | None = None) -> Path | None:

@@ -41,7 +41,8 @@ def psnr(estimate: np.ndarray, reference: np.ndarray) -> float:
     """Peak signal-to-noise ratio in dB of a ``uint8`` image against a reference."""
     from skimage.metrics import peak_signal_noise_ratio
 
-    return float(peak_signal_noise_ratio(reference, estimate, data_range=255))
+    with np.errstate(divide="ignore"):  # identical images: infinite PSNR, no warning
+        return float(peak_signal_noise_ratio(reference, estimate, data_range=255))
 
 
 def ssim(estimate: np.ndarray, reference: np.ndarray) -> float:

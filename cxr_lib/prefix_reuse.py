@@ -82,13 +82,17 @@ def encode_prompts(vlm: "VLM", image: Any, prompts: Sequence[str]) -> tuple[list
 
 
 def generate_with_shared_prefix(
-    vlm: "VLM", image: Any, prompts: Sequence[str], settings: "GenerationSettings"
+    vlm: "VLM", image: Any, prompts: Sequence[str], settings: "GenerationSettings", *, batch_size: int | None = 1
 ) -> PrefixReuseResult:
     """Generate one answer per prompt about ``image``, encoding the image and its prefix once.
 
     Greedy outputs equal those of ``vlm.generate([image], [prompt], settings)`` for each prompt.
-    Each :class:`~cxr_lib.vlm.Generation` carries its own seconds plus an equal share of the
-    prefix's.
+    ``batch_size`` prompts continue from the shared prefix together (their own tokens are padded
+    *between* the prefix and the text, masked out, and positions follow the mask, so each row sees
+    exactly its unpadded sequence): decoding reads the weights once per step for the whole batch,
+    which is what makes it cheap on a memory-bound CPU. When a padded row would not fit in the
+    model's sliding window (padding would use window slots), prompts run one at a time. Each :class:`~cxr_lib.vlm.Generation` carries
+    its batch's seconds shared equally plus an equal share of the prefix's.
     """
     import torch
 
@@ -136,33 +140,63 @@ def generate_with_shared_prefix(
     generations: list[Generation] = []
     prompt_seconds: list[float] = []
     share = prefix_seconds / len(prompts)
-    for row in ids:
-        if settings.seed is not None:
-            torch.manual_seed(settings.seed)
+    step = max(1, int(batch_size or 1))
+    window = getattr(model.config.get_text_config(), "sliding_window", None)
+    longest = shared + max(len(row) - shared for row in ids) + settings.max_new_tokens
+    if window and longest > window:
+        # Padding would take sliding-window slots and change what a row attends to: one at a time.
+        step = 1
+    for first in range(0, len(ids), step):
+        rows = ids[first:first + step]
         start = time.perf_counter()
-        with torch.inference_mode():
-            input_ids = row.unsqueeze(0).to(device)
-            out = model.generate(
-                input_ids=input_ids,
-                attention_mask=torch.ones_like(input_ids),
-                past_key_values=copy.deepcopy(prefix_cache),
-                **gen_kwargs,
-            )
-        seconds = time.perf_counter() - start
+        new_rows = _generate_suffixes(model, prefix_cache, rows, shared, device, gen_kwargs, settings.seed)
+        seconds = (time.perf_counter() - start) / len(rows)
         # Finished exactly as VLM._generate_batch finishes a row: cut at the first end-of-turn id.
-        new = out[0, input_ids.shape[1]:].tolist()
-        stop = next((i for i, token in enumerate(new) if token in eos), None)
-        kept = new if stop is None else new[:stop]
-        generations.append(
-            Generation(
-                text=tokenizer.decode(kept, skip_special_tokens=True).strip(),
-                stop_reason="max_new_tokens" if stop is None else "eos",
-                new_tokens=len(new) if stop is None else stop + 1,
-                prompt_tokens=int(len(row)),
-                seconds=seconds + share,
+        for row, new in zip(rows, new_rows):
+            stop = next((i for i, token in enumerate(new) if token in eos), None)
+            kept = new if stop is None else new[:stop]
+            generations.append(
+                Generation(
+                    text=tokenizer.decode(kept, skip_special_tokens=True).strip(),
+                    stop_reason="max_new_tokens" if stop is None else "eos",
+                    new_tokens=len(new) if stop is None else stop + 1,
+                    prompt_tokens=int(len(row)),
+                    seconds=seconds + share,
+                )
             )
-        )
-        prompt_seconds.append(seconds)
+            prompt_seconds.append(seconds)
     return PrefixReuseResult(
         generations, shared, [len(row) - shared for row in ids], prefix_seconds, prompt_seconds, reused=True
     )
+
+
+def _generate_suffixes(model: Any, prefix_cache: Any, rows: Sequence[Any], shared: int, device: Any,
+                       gen_kwargs: dict, seed: int | None) -> list[list[int]]:
+    """Continue ``rows`` (full token ids, all starting with the ``shared`` cached tokens) together.
+
+    The cache is copied (the prefix is reused by the next batch) and repeated along the batch; each
+    row's own tokens are right-aligned, with padding between the prefix and them that the attention
+    mask hides. ``generate`` derives positions from that mask, so padding shifts no position.
+    """
+    import torch
+
+    width = max(len(row) - shared for row in rows)
+    pad = gen_kwargs.get("pad_token_id")
+    pad = 0 if pad is None else int(pad)
+    input_ids = torch.full((len(rows), shared + width), pad, dtype=torch.long)
+    mask = torch.zeros_like(input_ids)
+    for b, row in enumerate(rows):
+        own = row[shared:]
+        input_ids[b, :shared] = row[:shared]
+        input_ids[b, shared + width - len(own):] = own
+        mask[b, :shared] = 1
+        mask[b, shared + width - len(own):] = 1
+    cache = copy.deepcopy(prefix_cache)
+    if len(rows) > 1:
+        cache.batch_repeat_interleave(len(rows))
+    if seed is not None:
+        torch.manual_seed(seed)
+    with torch.inference_mode():
+        out = model.generate(input_ids=input_ids.to(device), attention_mask=mask.to(device),
+                             past_key_values=cache, **gen_kwargs)
+    return out[:, shared + width:].tolist()

@@ -54,13 +54,14 @@ def build_swin2sr_stand_in(folder: str | os.PathLike) -> Path:
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(0)
     config = Swin2SRConfig(
         image_size=32, patch_size=1, num_channels=3, embed_dim=16, depths=[1, 2, 1],
         num_heads=[2, 2, 4], window_size=2, mlp_ratio=2.0, upscale=4, upsampler="pixelshuffle",
         img_range=1.0, resi_connection="1conv",
     )
-    model = Swin2SRForImageSuperResolution(config).eval()
+    with torch.random.fork_rng(devices=[]):  # same weights every time, caller's RNG untouched
+        torch.manual_seed(0)
+        model = Swin2SRForImageSuperResolution(config).eval()
     model.save_pretrained(folder, safe_serialization=True)
     Swin2SRImageProcessor(do_rescale=True, rescale_factor=1 / 255, do_pad=True, size_divisor=8).save_pretrained(folder)
     mark_stand_in(folder, "swin2sr", SWIN2SR_IMITATES)

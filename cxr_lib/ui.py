@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -32,7 +33,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
@@ -126,10 +127,16 @@ class AppContext:
 
         parts = []
         if self.model_is_stand_in:
-            parts.append(f"⚠ {STAND_IN_LABEL} — report model: `{self.model}`")
+            parts.append(f"⚠ {STAND_IN_LABEL} — report model: `{_short(self.model)}`")
         if self.sr_model and is_stand_in(self.sr_model):
-            parts.append(f"⚠ Swin2SR is a stand-in too: `{self.sr_model}`")
+            parts.append(f"⚠ Swin2SR is a stand-in too: `{_short(self.sr_model)}`")
         return "\n\n".join(parts)
+
+
+def _short(model: str) -> str:
+    """A model folder's last two path parts (hub ids unchanged), for the banner."""
+    path = Path(model)
+    return "/".join(path.parts[-2:]) if path.is_dir() else model
 
 
 def create_context(
@@ -394,15 +401,28 @@ def full_prompt(text: str, language: Any) -> tuple[str, str]:
     return code, build_prompt("zero-shot", code, custom=text)
 
 
-def highlight(text: str, reading: Any) -> list[tuple[str, str | None]]:
+def highlight(text: str, evidence: str | None, label: str | None) -> list[tuple[str, str | None]]:
     """The report split around the evidence sentence, which carries the label (for ``gr.HighlightedText``)."""
-    evidence = getattr(reading, "evidence", None)
-    label = str(getattr(reading, "label", "")) or None
-    if evidence and evidence in text:
-        start = text.index(evidence)
-        parts = [(text[:start], None), (evidence, label), (text[start + len(evidence):], None)]
+    span = _find_evidence(text, evidence) if evidence else None
+    if span is not None:
+        start, end = span
+        parts = [(text[:start], None), (text[start:end], label), (text[end:], None)]
         return [(segment, tag) for segment, tag in parts if segment]
     return [(text, None)] if text else []
+
+
+def _find_evidence(text: str, evidence: str) -> tuple[int, int] | None:
+    """Where the evidence sentence is in the report: verbatim, else word for word ignoring markup."""
+    import re
+
+    if evidence in text:
+        start = text.index(evidence)
+        return start, start + len(evidence)
+    words = re.findall(r"\w+", evidence)
+    if not words:
+        return None
+    match = re.search(r"[\W_]*".join(map(re.escape, words)), text)
+    return match.span() if match else None
 
 
 def reading_dict(reading: Any) -> dict[str, Any]:
@@ -443,10 +463,9 @@ def verdict_markdown(case: CaseInput, reading: dict[str, Any], p_pneumonia: floa
 def build_record(ctx: AppContext, case: CaseInput, language: str, prompt: str, settings: Any, report: str,
                  reading: dict[str, Any], p_pneumonia: float | None, seconds: float) -> dict[str, Any]:
     """Everything needed to reproduce and judge one answer: model, input, prompt, parameters, output."""
+    from cxr_lib import __version__ as version
     from cxr_lib.stand_ins import STAND_IN_LABEL
     from cxr_lib.vlm import model_card
-
-    from cxr_lib import __version__ as version  # noqa: F401  (module attribute may be missing)
 
     record: dict[str, Any] = {
         "id": uuid.uuid4().hex[:12],
@@ -574,14 +593,15 @@ def _user_error(exc: BaseException) -> "gr.Error":
 
 
 def build_app(
-    model: str,
+    model: "str | os.PathLike | VLM",
     *,
     sr_model: str | None = None,
     data_dir: str | os.PathLike | None = None,
     predictions_csv: str | os.PathLike | None = None,
     results_dir: str | os.PathLike | None = None,
 ) -> "gr.Blocks":
-    """The Gradio page for ``model`` (a hub id or a model folder, e.g. the stand-in).
+    """The Gradio page for ``model``: a hub id or a model folder (e.g. the stand-in), or a loaded
+    :class:`~cxr_lib.vlm.VLM` (a notebook that has one need not load it twice).
 
     ``sr_model``: the Swin2SR for the ``swin2sr`` upscaler (default: the real one, loaded on first
     use). ``data_dir``: the PneumoniaMNIST folder. ``predictions_csv``: the CNN's test predictions
@@ -594,8 +614,10 @@ def build_app(
 
     from cxr_lib.prompts import LANGUAGES, UI_PRESETS
 
-    ctx = create_context(model, sr_model=sr_model, data_dir=data_dir, predictions_csv=predictions_csv,
-                         results_dir=results_dir)
+    vlm = None if isinstance(model, (str, os.PathLike)) else model
+    name = vlm.model_id if vlm is not None else str(model)
+    ctx = create_context(name, sr_model=sr_model, data_dir=data_dir, predictions_csv=predictions_csv,
+                         results_dir=results_dir, vlm=vlm)
     first_preset = next(iter(UI_PRESETS))
     language_choices = [(f"{name} ({code})", code) for code, name in LANGUAGES.items()]
 
@@ -635,9 +657,9 @@ def build_app(
                                       precision=0, label="Test index", minimum=0, elem_id="index")
                     upscaler = gr.Dropdown(list(ctx.upscalers), value="lanczos", label="Upscaler", elem_id="upscaler")
                 with gr.Row():
-                    original = gr.Image(label="Original (28×28, enlarged)", type="numpy", interactive=False,
+                    original = gr.Image(label="Original 28×28", type="numpy", interactive=False,
                                         height=224, elem_classes=["pixelated"], format="png")
-                    model_view = gr.Image(label="What the model sees (224×224)", type="numpy", interactive=False,
+                    model_view = gr.Image(label="Model input 224×224", type="numpy", interactive=False,
                                           height=224, format="png")
                     hr_view = gr.Image(label="Real 224×224 image", type="numpy", interactive=False, height=224,
                                        format="png")
@@ -666,7 +688,8 @@ def build_app(
                 with gr.Row():
                     md_file = gr.DownloadButton("Download Markdown", elem_id="download-md")
                     json_file = gr.DownloadButton("Download JSON record", elem_id="download-json")
-                record_view = gr.JSON(label="Record", visible=True, elem_id="record")
+                record_view = gr.JSON(label="Record (model, input, prompt, parameters, output)", max_height=320,
+                                      elem_id="record")
 
         # ---- handlers (closures over ctx)
         def preview(source_value, index_value, upload_value, upscaler_value):
@@ -674,8 +697,7 @@ def build_app(
                 case = load_case(ctx, source_value, index_value, upload_value, upscaler_value)
             except Exception as exc:  # noqa: BLE001 - every failure becomes a message in the page
                 raise _user_error(exc) from None
-            hr = case.hr if case.hr is not None else None
-            return enlarge(case.original), case.model_view, hr, case_markdown(case)
+            return enlarge(case.original), case.model_view, case.hr, case_markdown(case)
 
         def select_case(name: str):
             def choose(evt: gr.SelectData):
@@ -686,7 +708,7 @@ def build_app(
             return choose
 
         def uploaded(upload_value):
-            return SOURCE_UPLOAD if upload_value else gr.skip()
+            return SOURCE_UPLOAD if upload_value else SOURCE_DATASET
 
         def fill_preset(name):
             if name not in UI_PRESETS:
@@ -710,7 +732,7 @@ def build_app(
                     record = step["record"]
                     md_path, json_path = write_downloads(record, ctx.results_dir)
                     yield (step["text"],
-                           highlight(step["text"], _reading_obj(record["reading"])),
+                           highlight(step["text"], record["reading"].get("evidence"), record["reading"].get("label")),
                            verdict_markdown(step["case"], record["reading"], record["p_pneumonia"], ctx.model_is_stand_in),
                            str(md_path), str(json_path), record)
             except Exception as exc:  # noqa: BLE001
@@ -721,13 +743,15 @@ def build_app(
         # The preview, callable by name from gradio_client (declared first so it gets the plain name).
         gr.Button(visible=False).click(preview, preview_inputs, preview_outputs, api_name="preview",
                                        concurrency_id="preview")
+        quiet = dict(api_visibility="private", concurrency_id="preview", trigger_mode="always_last")
         for name, gallery in galleries.items():
-            gallery.select(select_case(name), None, [source, index], api_visibility="private")
-        upload.upload(uploaded, upload, source, api_visibility="private").then(
-            preview, preview_inputs, preview_outputs, api_visibility="private")
-        for trigger in (source.change, index.change, upscaler.change):
-            trigger(preview, preview_inputs, preview_outputs, api_visibility="private", concurrency_id="preview",
-                    trigger_mode="always_last")
+            gallery.select(select_case(name), None, [source, index], api_visibility="private").then(
+                preview, preview_inputs, preview_outputs, **quiet)
+        for trigger in (upload.upload, upload.clear):
+            trigger(uploaded, upload, source, api_visibility="private").then(
+                preview, preview_inputs, preview_outputs, **quiet)
+        for trigger in (index.submit, index.blur, source.input, upscaler.change):  # not on every keystroke
+            trigger(preview, preview_inputs, preview_outputs, **quiet)
         preset.change(fill_preset, preset, prompt, api_name="preset")
         language.change(language_direction, language, [report, reading_view], api_visibility="private")
         go.click(generate,
@@ -739,17 +763,6 @@ def build_app(
     app.queue(default_concurrency_limit=1, max_size=QUEUE_MAX_SIZE)
     app.cxr_context = ctx  # type: ignore[attr-defined]
     return app
-
-
-@dataclass(frozen=True)
-class _ReadingView:
-    label: str
-    evidence: str | None
-    rule: str | None
-
-
-def _reading_obj(reading: dict[str, Any]) -> _ReadingView:
-    return _ReadingView(str(reading.get("label")), reading.get("evidence"), reading.get("rule"))
 
 
 def _limit_text() -> str:
@@ -771,12 +784,13 @@ def launch(app: "gr.Blocks", host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     from cxr_lib.errors import ServerError
     from cxr_lib.images import MAX_FILE_BYTES
 
-    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise ServerError(f"port {port!r} is not a port number: choose one from 1024 to 65535")
+    check_port(host, port)
     if host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("the app listens on %s: anyone who can reach this machine can use it", host)
     ctx = getattr(app, "cxr_context", None)
     allowed = [str(ctx.results_dir)] if ctx is not None else []
+    if "ipykernel" in sys.modules:
+        block = False  # in a notebook the kernel must stay free; the server runs in the background
     try:
         app.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
                    max_file_size=MAX_FILE_BYTES, allowed_paths=allowed, theme=gr.themes.Soft(), css=CSS,
@@ -785,3 +799,26 @@ def launch(app: "gr.Blocks", host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
         raise ServerError(f"cannot serve on {host}:{port} ({str(exc).splitlines()[0]}): choose another --port "
                           "or stop the program using it") from exc
     return getattr(app, "local_url", None) or f"http://{host}:{port}/"
+
+
+def check_port(host: str, port: Any) -> int:
+    """``port`` if it is a port number that ``host`` can listen on now, else :class:`ServerError`."""
+    import socket
+
+    from cxr_lib.errors import ServerError
+
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ServerError(f"port {port!r} is not a port number: choose one from 1024 to 65535")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ServerError(f"host {host!r} cannot be resolved ({exc}): use 127.0.0.1 (this machine only)") from exc
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            reason = "is in use" if exc.errno in (98, 48) else f"cannot be used ({exc.strerror})"
+            raise ServerError(f"port {port} on {host} {reason}: choose another --port or stop the program using it") from exc
+    return port

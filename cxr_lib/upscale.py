@@ -153,6 +153,10 @@ class SuperResolver:
         Images are grouped by shape and run ``batch_size`` at a time in float32 without gradients;
         outputs are clamped to [0, 1] and rounded to ``uint8``. A grayscale input gives a grayscale
         output (the model sees three equal channels; the result is read back as luma).
+
+        Batching changes only float summation order: the stand-in gives identical pixels batched
+        or one by one; the real architecture (random weights, CPU) differed by one gray level in
+        5 of 200,704 pixels over 16 test images.
         """
         import torch
         from tqdm.auto import tqdm

@@ -109,7 +109,7 @@ display(Markdown(f"Reading: **{arabic['label']}** (rule: `{arabic['rule']}`), tr
 # %%
 from cxr_lib import ui  # noqa: E402
 
-app = ui.build_app(vlm_model, data_dir=data_dir, results_dir=results_dir)
+app = ui.build_app(vlm, data_dir=data_dir, results_dir=results_dir)
 if launch_app:
     ui.launch(app, port=app_port)
 

@@ -152,6 +152,8 @@ def test_same_seed_gives_same_predictions(data_dir: Path, tmp_path: Path) -> Non
     assert np.array_equal(logits[0], logits[1])
     assert not np.array_equal(logits[0], logits[2])
     assert runs[0].threshold == runs[1].threshold
+    weights = [(tmp_path / f"run{i}" / "model.safetensors").read_bytes() for i in range(3)]
+    assert weights[0] == weights[1] != weights[2]  # byte for byte
 
 
 def test_training_leaves_global_torch_state_alone(data_dir: Path, tmp_path: Path) -> None:
@@ -272,6 +274,15 @@ def test_checkpoint_from_another_model(copy_of, tmp_path: Path, capsys: pytest.C
     cli_error(capsys, ["baseline", "predict", "--checkpoint", str(folder), "--out", str(tmp_path / "p.csv")])
 
 
+def test_weights_without_baseline_metadata(copy_of) -> None:
+    from safetensors.torch import load_file, save_file
+
+    folder = copy_of()
+    save_file(load_file(folder / "model.safetensors"), folder / "model.safetensors")
+    with pytest.raises(CheckpointError, match="not written by `cxr baseline train`"):
+        baseline.load_checkpoint(folder)
+
+
 def test_checkpoint_of_another_preset(trained: Path) -> None:
     with pytest.raises(CheckpointError, match="trained with preset 'cpu', not 'gpu'"):
         baseline.load_checkpoint(trained, preset="gpu")
@@ -344,3 +355,25 @@ def test_cli_bad_inputs(trained: Path, tmp_path: Path, data_dir: Path, capsys: p
         capsys, ["baseline", "predict", "--checkpoint", str(trained), "--out", str(tmp_path / "p.txt")])
     assert "epochs must be at least 1" in cli_error(
         capsys, ["baseline", "train", "--out", str(tmp_path / "e"), "--epochs", "0"])
+
+
+# --------------------------------------------------------------------------- the committed run
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "baseline"
+
+
+@pytest.mark.skipif(not (ARTIFACTS / "predictions_test.csv").is_file(), reason="no committed baseline run")
+def test_committed_baseline_run_is_consistent(data_dir: Path) -> None:
+    """The committed cpu-preset run: its tables match the splits, its case sets match its errors."""
+    from cxr_lib.data import CaseSet, cases_from_predictions
+
+    info = baseline.read_checkpoint_info(ARTIFACTS)
+    metrics = json.loads((ARTIFACTS / "metrics.json").read_text())
+    test = baseline.read_predictions(ARTIFACTS / "predictions_test.csv", "test")
+    val = baseline.read_predictions(ARTIFACTS / "predictions_val.csv", "val")
+    assert info["preset"] == "cpu" and metrics["threshold"] == info["threshold"]
+    assert ((test["prob_pneumonia"] >= info["threshold"]).astype(int) == test["pred"]).all()
+    assert baseline.choose_threshold(val["label"], val["prob_pneumonia"]) == pytest.approx(info["threshold"], abs=1e-6)
+    assert metrics["test"]["auc"]["value"] >= 0.95 and metrics["test"]["accuracy"]["value"] >= 0.85
+    for kind in ("cnn-errors", "cnn-false-positives", "cnn-false-negatives"):
+        assert CaseSet.load(ARTIFACTS / f"{kind}.json") == cases_from_predictions(test, kind)

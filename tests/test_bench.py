@@ -24,8 +24,23 @@ def stand_in_vlm(stand_in_dir):
     return load_vlm(stand_in_dir / "medgemma", device="cpu")
 
 
+@pytest.fixture(scope="module")
+def wide_window_vlm(stand_in_dir):
+    """The stand-in with its sliding window widened past every prompt, as MedGemma's (1024) is."""
+    from cxr_lib.vlm import load_vlm
+
+    vlm = load_vlm(stand_in_dir / "medgemma", device="cpu")
+    vlm.model.config.get_text_config().sliding_window = 4096
+    for module in vlm.model.modules():
+        if getattr(module, "sliding_window", None):
+            module.sliding_window = 4096
+    return vlm
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 8])
 @pytest.mark.parametrize("fixed", [False, True], ids=["free-length", "fixed-length"])
-def test_prefix_reuse_gives_the_reference_loops_greedy_outputs(stand_in_vlm, fixed):
+def test_prefix_reuse_gives_the_reference_loops_greedy_outputs(wide_window_vlm, fixed, batch_size):
+    stand_in_vlm = wide_window_vlm
     from cxr_lib.bench import eight_prompts
     from cxr_lib.prefix_reuse import generate_with_shared_prefix
     from cxr_lib.vlm import GenerationSettings
@@ -34,7 +49,7 @@ def test_prefix_reuse_gives_the_reference_loops_greedy_outputs(stand_in_vlm, fix
     prompts = [p for _, _, p in eight_prompts()]
     settings = GenerationSettings(max_new_tokens=10, min_new_tokens=10 if fixed else None, batch_size=1)
     reference = [stand_in_vlm.generate([image], [p], settings)[0] for p in prompts]
-    engine = generate_with_shared_prefix(stand_in_vlm, image, prompts, settings)
+    engine = generate_with_shared_prefix(stand_in_vlm, image, prompts, settings, batch_size=batch_size)
 
     assert engine.reused
     assert [g.text for g in engine.generations] == [g.text for g in reference]
@@ -48,6 +63,20 @@ def test_prefix_reuse_gives_the_reference_loops_greedy_outputs(stand_in_vlm, fix
     assert len(set(engine.suffix_tokens)) > 1
     if fixed:
         assert all(g.new_tokens == 10 and g.stop_reason == "max_new_tokens" for g in engine.generations)
+
+
+def test_batched_prefix_reuse_falls_back_when_padding_would_not_fit_the_window(stand_in_vlm):
+    """The stand-in's window (64 tokens) is shorter than its prompts: batching would change outputs."""
+    from cxr_lib.bench import eight_prompts
+    from cxr_lib.prefix_reuse import generate_with_shared_prefix
+    from cxr_lib.vlm import GenerationSettings
+
+    image = np.random.default_rng(5).integers(0, 256, (28, 28), dtype=np.uint8)
+    prompts = [p for _, _, p in eight_prompts()]
+    settings = GenerationSettings(max_new_tokens=8, batch_size=1)
+    reference = [stand_in_vlm.generate([image], [p], settings)[0].text for p in prompts]
+    engine = generate_with_shared_prefix(stand_in_vlm, image, prompts, settings, batch_size=8)
+    assert [g.text for g in engine.generations] == reference
 
 
 def test_prefix_reuse_of_one_prompt_matches_too(stand_in_vlm):

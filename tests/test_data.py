@@ -210,6 +210,6 @@ def test_cli_bad_input_is_one_line(tmp_path: Path, setup, args: list[str], messa
 
 
 def test_import_is_cheap() -> None:
-    code = "import sys, cxr_lib, cxr_lib.data, cxr_lib.cli, cxr_lib.evaluate; print(sorted(m for m in ('torch', 'transformers', 'gradio', 'timm') if m in sys.modules))"
+    code = "import sys, cxr_lib, cxr_lib.data, cxr_lib.cli, cxr_lib.evaluate; cxr_lib.data.dataset_info(); print(sorted(m for m in ('torch', 'transformers', 'gradio', 'timm') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "[]", result.stdout + result.stderr

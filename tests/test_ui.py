@@ -210,6 +210,19 @@ def test_bad_upload_gives_a_message(client, tmp_path, name):
         client.predict("uploaded file", 0, handle_file(str(path)), "lanczos", api_name="/preview")
 
 
+def test_upload_over_the_size_limit_is_refused(server, tmp_path):
+    import httpx
+
+    from cxr_lib.images import MAX_FILE_BYTES
+
+    big = tmp_path / "big.png"
+    with open(big, "wb") as handle:
+        handle.truncate(MAX_FILE_BYTES + 1024)  # sparse: instant to write
+    with open(big, "rb") as handle:
+        response = httpx.post(server[0] + "gradio_api/upload", files={"files": ("big.png", handle)}, timeout=120)
+    assert response.status_code == 413 and "maximum allowed size" in response.text
+
+
 def test_non_image_file_type_is_refused(client, tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("hello")
@@ -293,7 +306,7 @@ def test_highlight_marks_the_evidence_sentence():
 
     text = "The heart is normal. There is a focal consolidation in the right lower lobe consistent with pneumonia."
     reading = read_report(text)
-    parts = highlight(text, reading)
+    parts = highlight(text, reading.evidence, reading.label)
     assert "".join(segment for segment, _ in parts) == text
     tagged = [(segment, tag) for segment, tag in parts if tag]
     assert tagged == [(reading.evidence, reading.label)] and reading.label == "pneumonia"
@@ -306,7 +319,26 @@ def test_launch_refuses_a_taken_port(data_dir, tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
-        with pytest.raises(ServerError, match="choose another --port"):
+        with pytest.raises(ServerError, match="is in use: choose another --port"):
             launch(app, port=sock.getsockname()[1], block=False)
     with pytest.raises(ServerError):
         launch(app, port=70000, block=False)
+
+
+def test_cli_refuses_a_bad_port_before_loading_anything(capsys):
+    from cxr_lib.cli import main
+
+    assert main(["ui", "--model", "no-such/model", "--port", "70000"]) == 2
+    assert "cxr: error: port 70000 is not a port number" in capsys.readouterr().err
+
+
+def test_highlight_finds_evidence_through_markdown():
+    from cxr_lib.labels import read_report
+    from cxr_lib.ui import highlight
+
+    text = "## Findings\n- Lungs: clear.\n\n**Impression:** No *focal consolidation* to suggest pneumonia.\n"
+    reading = read_report(text)
+    parts = highlight(text, reading.evidence, reading.label)
+    assert "".join(segment for segment, _ in parts) == text
+    assert [tag for _, tag in parts if tag] == ["normal"]
+    assert "focal consolidation" in next(segment for segment, tag in parts if tag)

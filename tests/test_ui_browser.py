@@ -33,12 +33,15 @@ WATCH_REPORT = """() => {
 
 
 @pytest.fixture(scope="module")
-def page(stand_in_dir, data_dir, tmp_path_factory):
+def page(request, tmp_path_factory):
     """A Chromium page on the app with the stand-in models."""
     if not CHROMIUM.is_file():
         pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (make browser)")
     sync_api = pytest.importorskip("playwright.sync_api")
     from cxr_lib.ui import build_app
+
+    request.getfixturevalue("data_dir")
+    stand_in_dir = request.getfixturevalue("stand_in_dir")  # built only when the browser is there
 
     app = build_app(str(stand_in_dir / "medgemma"), sr_model=str(stand_in_dir / "swin2sr"),
                     results_dir=tmp_path_factory.mktemp("ui_browser"))
@@ -55,10 +58,11 @@ def page(stand_in_dir, data_dir, tmp_path_factory):
 
 def generate_and_watch(page) -> list[str]:
     """Click Generate; return the report box's successive values until the reading appears."""
-    page.evaluate("() => { document.querySelector('#verdict').innerText = ''; }")
+    before = page.locator("#record").inner_text()  # each record has a new id: it changes when a run ends
     page.evaluate(WATCH_REPORT)
     page.locator("#generate").click()
-    page.wait_for_function("document.querySelector('#verdict').innerText.includes('Reading')")
+    page.wait_for_function("before => document.querySelector('#record').innerText !== before"
+                           " && document.querySelector('#verdict').innerText.includes('Reading')", arg=before)
     page.wait_for_timeout(200)
     return page.evaluate("() => { clearInterval(window.__watch); return window.__seen; }")
 
@@ -99,6 +103,7 @@ def test_arabic_report_is_right_to_left(page):
     assert report.input_value().strip()
     assert report.get_attribute("dir") == "rtl"
     assert report.evaluate("box => getComputedStyle(box).direction") == "rtl"
+    assert page.locator("#reading").evaluate("block => getComputedStyle(block).direction") == "rtl"
     # and back to left-to-right for English
     page.locator("#language input").click()
     page.get_by_role("option", name="English (en)").click()
@@ -109,8 +114,9 @@ def test_bad_input_shows_a_message_in_the_page(page):
     prompt = page.locator("#prompt textarea")
     original = prompt.input_value()
     prompt.fill("   ")
+    prompt.blur()
+    page.wait_for_timeout(300)
     page.locator("#generate").click()
-    toast = page.get_by_text("the prompt is empty")
-    toast.first.wait_for()
+    page.locator("[data-testid=toast-text]", has_text="the prompt is empty").first.wait_for()
     prompt.fill(original)
     assert generate_and_watch(page)  # the page still works afterwards

@@ -200,8 +200,13 @@ def test_not_a_swin2sr(tmp_path: Path) -> None:
 
 
 def test_unreachable_hub_id(monkeypatch) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises((ModelLoadError, UpscaleError)):
+    import transformers
+
+    def offline(*args, **kwargs):
+        raise OSError("We couldn't connect to 'https://huggingface.co'")
+
+    monkeypatch.setattr(transformers.AutoConfig, "from_pretrained", offline)
+    with pytest.raises(ModelLoadError, match="could not load the configuration of 'nobody-here/no-such-swin2sr'"):
         load_super_resolver("nobody-here/no-such-swin2sr")
 
 

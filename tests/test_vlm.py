@@ -88,7 +88,10 @@ def test_refused_precisions(stand_in_dir, kwargs, error):
 
 
 def test_bad_model_names(tmp_path, stand_in_dir, monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import huggingface_hub.constants
+
+    # offline, as on this machine without a network (online, the hub client retries for ~30 s first)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     empty = tmp_path / "empty"
     empty.mkdir()
     (tmp_path / "file.txt").write_text("x")
