@@ -89,13 +89,17 @@ def demo(results: Path, env: dict[str, str], build: bool) -> None:
     subprocess.run(args, check=True, cwd=ROOT, env=env, timeout=1200, capture_output=True)
 
 
-def comparable_records(results: Path) -> dict[str, dict]:
+def comparable_records(results: Path) -> dict[tuple, dict]:
+    """Records by what they describe; the stand-ins' folder (in model_id) differs between runs,
+    their content fingerprint (revision) must not."""
     records = {}
     for path in results.rglob("*.json"):
         payload = json.loads(path.read_text())
         if isinstance(payload, dict) and isinstance(payload.get("record"), dict) and "image_sha256" in payload["record"]:
-            record = payload.get("record", payload)
-            records[path.name] = {k: v for k, v in record.items() if k not in ("seconds", "created")}
+            record = payload["record"]
+            identity = (record["index"], record["condition"], record["prompt_strategy"], record["language"],
+                        record["revision"], json.dumps(record["settings"], sort_keys=True))
+            records[identity] = {k: v for k, v in record.items() if k not in ("seconds", "created", "model_id")}
     return records
 
 
