@@ -11,6 +11,7 @@ or ``Final answer: NORMAL`` — kept in English in every language so the label r
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from cxr_lib.errors import PromptError
@@ -112,6 +113,24 @@ def language_line(language: str, strategy: str | None = None) -> str:
     return line
 
 
+MAX_PROMPT_CHARS = 4000
+
+
+def clean_prompt(text: Any) -> str:
+    """The prompt with control characters removed; :class:`PromptError` if empty or too long."""
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        raise PromptError(f"the prompt must be text, got {type(text).__name__}")
+    kept = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs"))
+    kept = kept.strip()
+    if not kept:
+        raise PromptError("the prompt is empty: write a question or instruction, or pick a strategy or preset")
+    if len(kept) > MAX_PROMPT_CHARS:
+        raise PromptError(f"the prompt is {len(kept)} characters long: the limit is {MAX_PROMPT_CHARS}; shorten it")
+    return kept
+
+
 def build_prompt(strategy: str, language: str = "en", custom: str | None = None) -> str:
     """The prompt text for a strategy and language.
 
@@ -120,9 +139,7 @@ def build_prompt(strategy: str, language: str = "en", custom: str | None = None)
     """
     check_strategy(strategy)
     if custom is not None:
-        if not isinstance(custom, str) or not custom.strip():
-            raise PromptError("the prompt is empty: write a question or instruction, or pick a strategy")
-        base = custom.strip()
+        base = clean_prompt(custom)
         if strategy == "structured" and FINAL_ANSWER_PREFIX not in base:
             base += " " + STRUCTURED_ENDING
     else:

@@ -28,7 +28,6 @@ import sys
 import tempfile
 import threading
 import time
-import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -38,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 import numpy as np
 
 from cxr_lib.errors import CxrError, ImageInputError, ParameterError, PromptError
+from cxr_lib.prompts import MAX_PROMPT_CHARS, clean_prompt  # noqa: F401 (used by the page and its tests)
 
 if TYPE_CHECKING:  # pragma: no cover
     import gradio as gr
@@ -60,7 +60,6 @@ TEMPERATURE_RANGE, DEFAULT_TEMPERATURE = (0.05, 1.5), 0.2
 TOP_P_RANGE, DEFAULT_TOP_P = (0.05, 1.0), 0.9
 MAX_SEED = 2**31 - 1
 #: Longest accepted prompt, in characters.
-MAX_PROMPT_CHARS = 4000
 #: Images in the random-sample gallery and at most in the CNN-errors gallery.
 SAMPLE_SIZE, MAX_GALLERY = 16, 60
 #: Queue: one generation at a time; at most this many requests waiting.
@@ -348,21 +347,6 @@ def case_markdown(case: CaseInput) -> str:
 
 
 # --------------------------------------------------------------------------- requests
-
-
-def clean_prompt(text: Any) -> str:
-    """The prompt with control characters removed; :class:`PromptError` if empty or too long."""
-    if text is None:
-        text = ""
-    if not isinstance(text, str):
-        raise PromptError(f"the prompt must be text, got {type(text).__name__}")
-    kept = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs"))
-    kept = kept.strip()
-    if not kept:
-        raise PromptError("the prompt is empty: write a question or instruction, or pick a preset")
-    if len(kept) > MAX_PROMPT_CHARS:
-        raise PromptError(f"the prompt is {len(kept)} characters long: the limit is {MAX_PROMPT_CHARS}; shorten it")
-    return kept
 
 
 def _number(name: str, value: Any, low: float, high: float, integer: bool = False) -> float | int:

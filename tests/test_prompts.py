@@ -88,3 +88,15 @@ def test_ui_presets_are_the_reference_four():
     assert len(UI_PRESETS) == 4
     assert "Describe this chest X-ray." in UI_PRESETS.values()
     assert any(text.startswith("Describe the key findings in this medical image.") for text in UI_PRESETS.values())
+
+
+def test_custom_prompts_are_cleaned_in_the_library():
+    from cxr_lib.prompts import MAX_PROMPT_CHARS, build_prompt
+
+    assert build_prompt("zero-shot", custom="Describe\x00 this\x07 X-ray.") == "Describe this X-ray."
+    rtl = build_prompt("zero-shot", "ar", custom="صف هذه الصورة")
+    assert rtl.startswith("صف هذه الصورة") and "Arabic" in rtl
+    with pytest.raises(PromptError, match="characters long"):
+        build_prompt("zero-shot", custom="x" * (MAX_PROMPT_CHARS + 1))
+    with pytest.raises(PromptError, match="empty"):
+        build_prompt("zero-shot", custom="\x00\x01  ")
