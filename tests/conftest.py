@@ -29,3 +29,19 @@ def stand_in_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("stand_ins")
     build_stand_ins(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def test_split(data_dir: Path):
+    """The 28×28 test split."""
+    from cxr_lib.data import load_split
+
+    return load_split("test")
+
+
+@pytest.fixture(scope="session")
+def hr(data_dir: Path):
+    """The high-resolution reference."""
+    from cxr_lib.data import load_hr_reference
+
+    return load_hr_reference()

@@ -37,20 +37,6 @@ def sr(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="module")
-def test_split(data_dir):
-    from cxr_lib.data import load_split
-
-    return load_split("test")
-
-
-@pytest.fixture(scope="module")
-def hr(data_dir):
-    from cxr_lib.data import load_hr_reference
-
-    return load_hr_reference()
-
-
-@pytest.fixture(scope="module")
 def indices(hr) -> list[int]:
     return hr.available()[:24]
 

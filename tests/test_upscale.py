@@ -38,20 +38,6 @@ def sr(sr_dir: Path):
     return load_super_resolver(str(sr_dir), device="cpu")
 
 
-@pytest.fixture(scope="module")
-def test_split(data_dir):
-    from cxr_lib.data import load_split
-
-    return load_split("test")
-
-
-@pytest.fixture(scope="module")
-def hr(data_dir):
-    from cxr_lib.data import load_hr_reference
-
-    return load_hr_reference()
-
-
 def random_image(side: int = 28, seed: int = 0, rgb: bool = False) -> np.ndarray:
     shape = (side, side, 3) if rgb else (side, side)
     return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
