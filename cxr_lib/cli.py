@@ -128,7 +128,7 @@ def _run_ui(args: argparse.Namespace) -> int:
 def _add_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="measure the pipeline's cost at MedGemma's real architecture (random weights)")
     p.add_argument("--out", required=True, help="JSON file to write (rewritten after each workload)")
-    p.add_argument("--quick", action="store_true", help="scaled-down models (~2 min, for CI): figures flagged quick, never results")
+    p.add_argument("--quick", action="store_true", help="scaled-down models (under a minute, for CI): figures flagged quick, never results")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     p.add_argument("--only", help="comma-separated workloads (default all): bandwidth,build,prompts,batching,scoring,decode,swin2sr,cache")
     p.set_defaults(handler=_run_bench)

@@ -4,8 +4,9 @@ Notebook 3 asks MedGemma every prompt strategy in every language about the same 
 model card puts the image *before* the text in the user turn, so every one of those prompts
 starts with the same tokens: ``<bos>``, the user-turn marker and the 256 image tokens. Their
 keys and values (and the vision encoder that produced the image embeddings) do not depend on
-what follows, so this module computes them once per image and hands a copy of that KV cache to
-``generate`` for each prompt; each extra prompt then costs only its own text tokens and its
+what follows, so this module computes them once per image and continues every prompt from a copy
+of that KV cache — several prompts at once when ``batch_size`` > 1, so that each decode step reads
+the weights once for all of them; each extra prompt then costs only its own text tokens and its
 answer. With greedy decoding the outputs are the same as running every prompt from scratch
 (tested against :meth:`cxr_lib.vlm.VLM.generate`; the remaining difference is float rounding
 in the order of the sums, far below any argmax margin seen in practice).
