@@ -28,8 +28,9 @@ EXECUTED_DIR = ROOT / "book" / "executed"
 BUILD_DIR = ROOT / "_build"
 PROFILE_KEYS = {"name", "stand_ins", "parameters"}
 STAND_IN_ANNOUNCEMENT = (
-    "Built from STAND-IN models (tiny, random weights) by the offline profile: every model number "
-    "in this book is meaningless and is not a finding. Run `make book` with the real models for results."
+    "Built by the offline profile with STAND-IN models (tiny, random weights) in place of MedGemma and "
+    "Swin2SR: their reports, readings, scores and every number computed from them are meaningless and are "
+    "not findings (the CNN and interpolation-fidelity numbers are real). Run `make book` with the real models."
 )
 
 

@@ -34,6 +34,25 @@ def _model_revision(vlm: "VLM") -> str | None:
     return vlm.revision
 
 
+def make_record(
+    vlm: "VLM", revision: str | None, generation: Any, *, index: int, condition: str, truth: int | None,
+    strategy: str, language: str, prompt: str, settings: dict[str, Any], digest: str, p_pneumonia: float | None = None,
+) -> Record:
+    """A :class:`Record` for one generation: the report read, with how it was made."""
+    from cxr_lib.labels import read_report
+
+    reading = read_report(generation.text)
+    return Record(
+        index=int(index), condition=condition, truth=None if truth is None else int(truth),
+        model_id=vlm.model_id, revision=revision, stand_in=bool(vlm.is_stand_in),
+        prompt_strategy=strategy, language=language, prompt=prompt, settings=settings,
+        image_sha256=digest, text=generation.text, label=reading.label, evidence=reading.evidence,
+        rule=reading.rule, p_pneumonia=None if p_pneumonia is None else float(p_pneumonia),
+        prompt_tokens=generation.prompt_tokens, new_tokens=generation.new_tokens,
+        stop_reason=generation.stop_reason, seconds=round(generation.seconds, 4),
+    )
+
+
 def collect_records(
     vlm: "VLM",
     images: Mapping[int, Any],
@@ -78,8 +97,6 @@ def collect_records(
             found[int(index)] = record
 
     if todo:
-        from cxr_lib.labels import read_report
-
         bar = tqdm(total=len(todo), desc=f"reports {condition}/{strategy_name}/{language}", unit="report",
                    disable=not progress)
         try:
@@ -88,16 +105,9 @@ def collect_records(
                 generations = vlm.generate(batch_images, [text] * len(batch), settings)
                 scores = vlm.score(batch_images, batch_size=settings.batch_size) if score else [None] * len(batch)
                 for (index, _, digest), generation, p in zip(batch, generations, scores):
-                    reading = read_report(generation.text)
-                    record = Record(
-                        index=index, condition=condition, truth=None if truths.get(index) is None else int(truths[index]),
-                        model_id=vlm.model_id, revision=revision, stand_in=bool(vlm.is_stand_in),
-                        prompt_strategy=strategy_name, language=language, prompt=text, settings=settings_dict,
-                        image_sha256=digest, text=generation.text, label=reading.label, evidence=reading.evidence,
-                        rule=reading.rule, p_pneumonia=None if p is None else float(p),
-                        prompt_tokens=generation.prompt_tokens, new_tokens=generation.new_tokens,
-                        stop_reason=generation.stop_reason, seconds=round(generation.seconds, 4),
-                    )
+                    record = make_record(vlm, revision, generation, index=index, condition=condition,
+                                         truth=truths.get(index), strategy=strategy_name, language=language,
+                                         prompt=text, settings=settings_dict, digest=digest, p_pneumonia=p)
                     cache.put(record)
                     found[index] = record
                 bar.update(len(batch))
@@ -152,16 +162,59 @@ def run_prompt_grid(
     settings: "GenerationSettings | None" = None,
     results_dir: str | os.PathLike,
     score: bool = False,
+    progress: bool = True,
 ) -> "pd.DataFrame":
-    """:func:`run_reports` for every strategy × language on the same images; one row per report."""
-    import pandas as pd
+    """Every strategy × language on the same images; one row per report (strategy, language, case order).
 
-    frames = [
-        run_reports(vlm, images, truths, condition=condition, strategy=s, language=l, settings=settings,
-                    results_dir=results_dir, score=score)
-        for s in strategies for l in languages
-    ]
-    return pd.concat(frames, ignore_index=True)
+    The records are those :func:`run_reports` would write (same keys, same cache). The missing
+    ones of each image are generated together by :func:`cxr_lib.prefix_reuse.generate_with_shared_prefix`
+    under greedy decoding — the image is encoded once and each extra prompt costs only its own
+    tokens — and one prompt at a time, the ordinary way, when sampling.
+    """
+    from tqdm.auto import tqdm
+
+    from cxr_lib.prefix_reuse import generate_with_shared_prefix
+    from cxr_lib.prompts import build_prompt, language_code
+    from cxr_lib.vlm import GenerationSettings
+
+    settings = settings or GenerationSettings()
+    cache = ResultCache(results_dir)
+    revision = _model_revision(vlm)
+    settings_dict = settings.as_dict()
+    prompts = [(s, language_code(l), build_prompt(s, l)) for s in strategies for l in languages]
+    digests = {int(i): image_sha256(image) for i, image in images.items()}
+    key_of = {
+        (s, l, i): record_key(i, condition, vlm.model_id, revision, s, l, text, settings_dict, digests[i])
+        for s, l, text in prompts for i in digests
+    }
+    found = {k: r for k, key in key_of.items() if (r := cache.get(key)) is not None}
+    missing = {i: [(s, l, text) for s, l, text in prompts if (s, l, i) not in found] for i in digests}
+    bar = tqdm(total=sum(map(len, missing.values())), desc=f"prompt grid {condition}", unit="report", disable=not progress)
+    try:
+        for index, todo in missing.items():
+            if not todo:
+                continue
+            image = images[index]
+            if settings.do_sample:
+                generations = [vlm.generate([image], [text], settings)[0] for _, _, text in todo]
+            else:
+                generations = generate_with_shared_prefix(vlm, image, [t for _, _, t in todo], settings,
+                                                          batch_size=settings.batch_size).generations
+            for (s, l, text), generation in zip(todo, generations):
+                record = make_record(vlm, revision, generation, index=index, condition=condition, truth=truths.get(index),
+                                     strategy=s, language=l, prompt=text, settings=settings_dict, digest=digests[index])
+                cache.put(record)
+                found[(s, l, index)] = record
+            bar.update(len(todo))
+    finally:
+        bar.close()
+    if score:  # P(pneumonia) depends on the image only
+        scores = dict(zip(digests, vlm.score(list(images.values()), batch_size=settings.batch_size)))
+        for (s, l, i), record in found.items():
+            if record.p_pneumonia is None:
+                record.p_pneumonia = float(scores[i])
+                cache.put(record)
+    return records_frame([found[(s, l, i)] for s, l, _ in prompts for i in digests])
 
 
 def report_for_case(

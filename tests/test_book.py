@@ -91,3 +91,20 @@ def test_make_book_without_models_is_one_line(tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "make demo" in lines[0] and "Traceback" not in result.stderr
     assert not (tmp_path / "r" / "stand_ins").exists()
+
+
+@pytest.mark.slow
+def test_papermill_parameters_change_what_is_evaluated(stand_in_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    import nbformat
+    import papermill
+
+    out = tmp_path / "01.ipynb"
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / "01_baseline.ipynb"), str(out), cwd=str(ROOT), kernel_name="python3", progress_bar=False,
+        parameters={"case_sets": ["reference"], "vlm_model": str(stand_in_dir / "medgemma"), "device": "cpu",
+                    "results_dir": str(tmp_path / "results"), "max_new_tokens": 16},
+    )
+    outputs = "\n".join(o.get("data", {}).get("text/plain", "") for c in nbformat.read(out, 4).cells
+                        for o in c.get("outputs", []) if c.cell_type == "code")
+    assert "reference" in outputs and "cnn-false-positives" not in outputs
+    assert "STAND-IN" in "\n".join(str(o) for c in nbformat.read(out, 4).cells for o in c.get("outputs", []))

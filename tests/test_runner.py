@@ -222,3 +222,16 @@ def test_cli_bad_input_in_a_subprocess_has_no_traceback(tmp_path):
     result = cxr("report", "--index", "22", "--model", str(tmp_path / "missing"), "--results", str(tmp_path))
     assert result.returncode == 2
     assert result.stderr.strip().startswith("cxr: error:") and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_prompt_grid_with_prefix_reuse_matches_run_reports(stand_in_dir, cases, tmp_path):
+    images, truths = cases
+    two = {i: images[i] for i in CASES[:2]}
+    vlm = load_vlm(stand_in_dir / "medgemma")
+    grid = run_prompt_grid(vlm, two, truths, strategies=["reference", "structured", "radiologist"], languages=["en", "ar"],
+                           condition="lanczos", settings=SETTINGS, results_dir=tmp_path / "grid")
+    for (strategy, language), rows in grid.groupby(["prompt_strategy", "language"]):
+        plain = run_reports(vlm, two, truths, condition="lanczos", strategy=strategy, language=language, settings=SETTINGS,
+                            results_dir=tmp_path / "plain", score=False)
+        assert rows["text"].tolist() == plain["text"].tolist(), (strategy, language)
+        assert rows["key"].tolist() == plain["key"].tolist()  # the same records, whichever path made them
