@@ -156,17 +156,69 @@ def check_hub_model(model: str) -> None:
         ) from exc
 
 
-def execute_notebooks(profile: Profile, results: Path, notebooks: Sequence[str] = NOTEBOOKS) -> list[Path]:
-    """Run each notebook with papermill into ``book/executed``; return the executed paths."""
+EXECUTION_KEY = "cxr_execution_key"
+
+
+def execution_key(source: Path, parameters: dict[str, Any]) -> str:
+    """What an executed notebook depends on: the notebook, its parameters, the package's code and
+    the data files (size and modification time). Equal keys mean a rerun would give the same outputs."""
+    import hashlib
+    import json
+    import os
+
+    from cxr_lib.data import data_dirs
+
+    digest = hashlib.sha256()
+    digest.update(source.read_bytes())
+    digest.update(json.dumps(parameters, sort_keys=True, default=str).encode())
+    for path in sorted((ROOT / "cxr_lib").glob("*.py")) + sorted((ROOT / "artifacts").rglob("*.csv")):
+        digest.update(path.name.encode() + path.read_bytes())
+    for folder in data_dirs(parameters.get("data_dir")):
+        for path in sorted(folder.glob("*.npz")) if folder.is_dir() else []:
+            stat = path.stat()
+            digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    digest.update(os.environ.get("HF_HUB_OFFLINE", "").encode())
+    return digest.hexdigest()
+
+
+def is_up_to_date(target: Path, key: str) -> bool:
+    """Whether ``target`` was executed, without error, for exactly this key."""
+    import nbformat
+
+    if not target.is_file():
+        return False
+    try:
+        return nbformat.read(target, as_version=4).metadata.get(EXECUTION_KEY) == key
+    except Exception:  # unreadable: run it again
+        return False
+
+
+def stamp(target: Path, key: str) -> None:
+    """Record the execution key in an executed notebook's metadata."""
+    import nbformat
+
+    notebook = nbformat.read(target, as_version=4)
+    notebook.metadata[EXECUTION_KEY] = key
+    atomic_write_text(target, nbformat.writes(notebook))
+
+
+def execute_notebooks(profile: Profile, results: Path, notebooks: Sequence[str] = NOTEBOOKS, force: bool = False) -> list[Path]:
+    """Run each notebook with papermill into ``book/executed``; return the executed paths.
+
+    A notebook whose executed copy has the same :func:`execution_key` is not run again (its
+    records are cached anyway; this also skips the kernel start and model load) unless ``force``.
+    """
     import papermill
 
     substitutions = {"results": str(results), "stand_ins": str(results / "stand_ins")}
     ensure_writable_dir(results)
     preflight(profile, substitutions)
     if profile.stand_ins:
-        from cxr_lib.stand_ins import build_stand_ins
+        from cxr_lib.stand_ins import build_stand_ins, is_stand_in
 
-        build_stand_ins(results / "stand_ins")
+        folder = results / "stand_ins"
+        if force or not all(is_stand_in(folder / name) for name in ("medgemma", "swin2sr")):
+            build_stand_ins(folder)
     ensure_writable_dir(EXECUTED_DIR)
     plans = []
     for notebook in notebooks:
@@ -177,6 +229,11 @@ def execute_notebooks(profile: Profile, results: Path, notebooks: Sequence[str] 
     executed = []
     for notebook, source, parameters in plans:
         target = EXECUTED_DIR / f"{notebook}.ipynb"
+        key = execution_key(source, parameters)
+        if not force and is_up_to_date(target, key):
+            print(f"{notebook} is up to date ({target.relative_to(ROOT)}; --force reruns it)", flush=True)
+            executed.append(target)
+            continue
         started = time.perf_counter()
         print(f"running {notebook} ({profile.name} profile) ...", flush=True)
         try:
@@ -189,13 +246,31 @@ def execute_notebooks(profile: Profile, results: Path, notebooks: Sequence[str] 
                 f"notebook {notebook} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue.splitlines()[0] if exc.evalue else ''} "
                 f"(the executed notebook is {target})"
             ) from None
+        stamp(target, key)
         print(f"  done in {time.perf_counter() - started:.0f} s → {target.relative_to(ROOT)}", flush=True)
         executed.append(target)
     return executed
 
 
-def build_book(profile: Profile) -> Path:
-    """Build the HTML book from the executed notebooks (warnings are errors)."""
+BOOK_KEY_FILE = ".cxr_book_key"
+
+
+def book_key(config_text: str) -> str:
+    """What the HTML depends on: the configuration, the table of contents, the pages, their images
+    and the executed notebooks."""
+    import hashlib
+
+    digest = hashlib.sha256(config_text.encode())
+    inputs = [ROOT / "_toc.yml", *sorted((ROOT / "book").rglob("*")), *sorted((ROOT / "artifacts").rglob("*"))]
+    for path in inputs:
+        if path.is_file():
+            digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def build_book(profile: Profile, force: bool = False) -> Path:
+    """Build the HTML book from the executed notebooks (warnings are errors); skipped when nothing
+    it depends on changed since the last build, unless ``force``."""
     import yaml
 
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -203,8 +278,14 @@ def build_book(profile: Profile) -> Path:
         config.setdefault("html", {})["announcement"] = STAND_IN_ANNOUNCEMENT
     BUILD_DIR.mkdir(exist_ok=True)
     derived = BUILD_DIR / f"_config.{profile.name}.yml"
-    atomic_write_text(derived, yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    rendered = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
     html = BUILD_DIR / "html"
+    index = html / "index.html"
+    key = book_key(rendered)
+    if not force and index.is_file() and (html / BOOK_KEY_FILE).is_file() and (html / BOOK_KEY_FILE).read_text() == key:
+        print(f"book is up to date ({index.relative_to(ROOT)})")
+        return index
+    atomic_write_text(derived, rendered)
     if html.exists():
         shutil.rmtree(html)
     command = [
@@ -215,7 +296,7 @@ def build_book(profile: Profile) -> Path:
     if result.returncode != 0:
         sys.stderr.write(result.stdout[-4000:] + result.stderr[-4000:])
         raise CxrError("the Jupyter Book build failed (warnings are errors): see the messages above")
-    index = html / "index.html"
+    atomic_write_text(html / BOOK_KEY_FILE, key)
     print(f"book written to {index.relative_to(ROOT)}")
     return index
 
@@ -227,15 +308,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--results", default=None, help="results folder (default: results/<profile name>)")
     parser.add_argument("--skip-notebooks", action="store_true", help="only build the book from executed notebooks")
     parser.add_argument("--no-book", action="store_true", help="only run the notebooks")
+    parser.add_argument("--force", action="store_true", help="rerun the notebooks and rebuild the book even when they are up to date")
     args = parser.parse_args(argv)
     try:
         profile = load_profile(args.profile)
         results = Path(args.results or ROOT / "results" / profile.name).resolve()
         started = time.perf_counter()
         if not args.skip_notebooks:
-            execute_notebooks(profile, results)
+            execute_notebooks(profile, results, force=args.force)
         if not args.no_book:
-            build_book(profile)
+            build_book(profile, force=args.force)
         print(f"{profile.name} profile finished in {time.perf_counter() - started:.0f} s")
     except CxrError as exc:
         print(f"cxr book: error: {exc}", file=sys.stderr)

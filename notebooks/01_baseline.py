@@ -118,7 +118,7 @@ study.cases_table(cases, test)
 # Accuracy, sensitivity and specificity count an *uncertain* reading as wrong; it is never dropped.
 
 # %%
-vlm = load_vlm(vlm_model, revision=vlm_revision, device=device, load_in_4bit=load_in_4bit)
+vlm = load_vlm(vlm_model, revision=vlm_revision, device=device, load_in_4bit=load_in_4bit, lazy=True)  # loads on first use
 settings = GenerationSettings(max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
 lanczos = study.run_condition(vlm, test, study.all_indices(cases), "lanczos", settings=settings, results_dir=results_dir,
                               strategy=prompt_strategy, language=language, score=score)

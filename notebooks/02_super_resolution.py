@@ -108,7 +108,7 @@ figure = plots.fidelity_cases_figure(fidelity.fidelity_cases(test, hr, hr.availa
 predictions = study.cnn_predictions(cnn_predictions, data_dir=data_dir)
 cases = study.select_cases(case_sets, test, predictions, cnn_predictions, max_cases_per_set, correct_sample_size, seed)
 indices = hr.available(study.all_indices(cases))
-vlm = load_vlm(vlm_model, revision=vlm_revision, device=device, load_in_4bit=load_in_4bit)
+vlm = load_vlm(vlm_model, revision=vlm_revision, device=device, load_in_4bit=load_in_4bit, lazy=True)  # loads on first use
 settings = GenerationSettings(max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
 results = pd.concat([study.run_condition(vlm, test, indices, c, settings=settings, results_dir=results_dir, strategy=prompt_strategy,
                                          language=language, hr=hr, sr_model=sr, score=score) for c in conditions], ignore_index=True)

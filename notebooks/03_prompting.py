@@ -77,7 +77,7 @@ pd.DataFrame(prompts.strategy_table(), columns=["strategy", "purpose", "prompt (
 
 # %%
 test = data.load_split("test", data_dir=data_dir)
-vlm = load_vlm(vlm_model, revision=vlm_revision, device=device, load_in_4bit=load_in_4bit)
+vlm = load_vlm(vlm_model, revision=vlm_revision, device=device, load_in_4bit=load_in_4bit, lazy=True)  # loads on first use
 settings = GenerationSettings(max_new_tokens=max_new_tokens, seed=seed, batch_size=len(cases))
 grid = study.run_prompt_grid(vlm, test, cases, strategies, languages, settings=settings, results_dir=results_dir, condition=upscaler)
 grid.pivot_table(index=["index", "truth", "prompt_strategy"], columns="language", values="label", aggfunc="first")

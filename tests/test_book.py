@@ -108,3 +108,21 @@ def test_papermill_parameters_change_what_is_evaluated(stand_in_dir: Path, data_
                         for o in c.get("outputs", []) if c.cell_type == "code")
     assert "reference" in outputs and "cnn-false-positives" not in outputs
     assert "STAND-IN" in "\n".join(str(o) for c in nbformat.read(out, 4).cells for o in c.get("outputs", []))
+
+
+def test_execution_key_tracks_notebook_parameters_and_code(tmp_path: Path) -> None:
+    import nbformat
+
+    source = ROOT / "notebooks" / "03_prompting.ipynb"
+    key = book.execution_key(source, {"seed": 0})
+    assert key == book.execution_key(source, {"seed": 0})
+    assert key != book.execution_key(source, {"seed": 1})
+    assert key != book.execution_key(ROOT / "notebooks" / "01_baseline.ipynb", {"seed": 0})
+    target = tmp_path / "executed.ipynb"
+    assert not book.is_up_to_date(target, key)
+    nbformat.write(nbformat.v4.new_notebook(), target)
+    assert not book.is_up_to_date(target, key)
+    book.stamp(target, key)
+    assert book.is_up_to_date(target, key) and not book.is_up_to_date(target, book.execution_key(source, {"seed": 2}))
+    target.write_text("{ not json")
+    assert not book.is_up_to_date(target, key)
