@@ -71,10 +71,10 @@ def _image_token_id(model: Any, processor: Any) -> int:
 def encode_prompts(vlm: "VLM", image: Any, prompts: Sequence[str]) -> tuple[list[Any], Any, list[Any]]:
     """Token ids (unpadded, one tensor per prompt), the image's pixel values (once), token type ids.
 
-    One processor call through :meth:`cxr_lib.vlm.VLM._inputs`, so the chat text and the ids are
+    One processor call through :meth:`cxr_lib.vlm.VLM.encode`, so the chat text and the ids are
     exactly those of the reference loop.
     """
-    batch = vlm._inputs([image] * len(prompts), list(prompts))
+    batch = vlm.encode([image] * len(prompts), list(prompts))
     mask = batch["attention_mask"].bool()
     ids = [row[keep] for row, keep in zip(batch["input_ids"], mask)]
     types = batch.get("token_type_ids")
@@ -116,7 +116,7 @@ def generate_with_shared_prefix(
             generations, 0, [len(row) for row in ids], 0.0, [g.seconds for g in generations], reused=False
         )
 
-    eos = vlm._eos_ids()
+    eos = vlm.eos_token_ids()
     tokenizer = processor.tokenizer
     gen_kwargs = {**settings.generate_kwargs(), "pad_token_id": tokenizer.pad_token_id}
     with torch.inference_mode():

@@ -29,8 +29,8 @@ def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 def _model_revision(vlm: "VLM") -> str | None:
     """The revision to key records by; loads a lazy hub model whose revision is not in the cache."""
-    if getattr(vlm, "revision", None) is None and hasattr(vlm, "_load") and not getattr(vlm, "loaded", True):
-        vlm._load()
+    if getattr(vlm, "revision", None) is None and hasattr(vlm, "load") and not getattr(vlm, "loaded", True):
+        vlm.load()
     return vlm.revision
 
 

@@ -306,15 +306,15 @@ class VLM:
 
     @property
     def model(self) -> Any:
-        self._load()
+        self.load()
         return self._model
 
     @property
     def processor(self) -> Any:
-        self._load()
+        self.load()
         return self._processor
 
-    def _load(self) -> None:
+    def load(self) -> None:
         with self._lock:
             if self._model is not None:
                 return
@@ -370,7 +370,8 @@ class VLM:
         self.dtype = _pick_dtype(self.device, self.dtype)
 
     # ---- inputs
-    def _inputs(self, images: Sequence[Any], prompts: Sequence[str]) -> Any:
+    def encode(self, images: Sequence[Any], prompts: Sequence[str]) -> Any:
+        """One processor call: the chat texts (image first, then the prompt) and pixels, left-padded, on the model's device."""
         from cxr_lib.prompts import build_messages
 
         processor = self.processor
@@ -383,7 +384,8 @@ class VLM:
             batch["pixel_values"] = batch["pixel_values"].to(self.dtype)
         return batch
 
-    def _eos_ids(self) -> set[int]:
+    def eos_token_ids(self) -> set[int]:
+        """Token ids that end a turn (the generation config's eos and ``<end_of_turn>``)."""
         ids = self.model.generation_config.eos_token_id
         ids = [ids] if isinstance(ids, int) else list(ids or [])
         tokenizer = self.processor.tokenizer
@@ -423,9 +425,9 @@ class VLM:
     def _generate_batch(self, images: Sequence[Any], prompts: Sequence[str], settings: GenerationSettings) -> list[Generation]:
         import torch
 
-        self._load()  # a lazy model's loading time is not the report's
+        self.load()  # a lazy model's loading time is not the report's
         started = time.perf_counter()
-        batch = self._inputs(images, prompts)
+        batch = self.encode(images, prompts)
         tokenizer = self.processor.tokenizer
         if settings.seed is not None:
             torch.manual_seed(settings.seed)
@@ -440,7 +442,7 @@ class VLM:
             raise
         seconds = (time.perf_counter() - started) / len(images)
         prompt_len = batch["input_ids"].shape[1]
-        eos = self._eos_ids()
+        eos = self.eos_token_ids()
         results = []
         for row, mask in zip(output[:, prompt_len:].tolist(), batch["attention_mask"].tolist()):
             stop = next((i for i, token in enumerate(row) if token in eos), None)
@@ -462,7 +464,7 @@ class VLM:
 
         settings = settings or GenerationSettings()
         self._check_batch([image], [prompt])
-        batch = self._inputs([image], [prompt])
+        batch = self.encode([image], [prompt])
         tokenizer = self.processor.tokenizer
         streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600.0)
         failure: list[BaseException] = []
@@ -521,7 +523,7 @@ class VLM:
         scores: list[float] = []
         for start in range(0, len(images), batch_size):
             chunk = images[start:start + batch_size]
-            batch = self._inputs(chunk, [SCORE_QUESTION] * len(chunk))
+            batch = self.encode(chunk, [SCORE_QUESTION] * len(chunk))
             try:
                 with torch.inference_mode(), _threads(self._cpu_threads()):
                     logits = self.model(**batch).logits[:, -1, :].float()  # left padding: last column is real
@@ -587,7 +589,7 @@ def load_vlm(
     vlm = VLM(model_id=model_id, revision=known_revision or revision, is_stand_in=stand_in,
               device=None if device is None else str(device), dtype=dtype, load_in_4bit=bool(load_in_4bit))
     if not lazy:
-        vlm._load()
+        vlm.load()
     return vlm
 
 

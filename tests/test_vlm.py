@@ -159,7 +159,7 @@ def test_eos_is_detected(vlm, images, monkeypatch):
     """Make the 4th greedy token a stop token: generation ends there and says so."""
     import torch
 
-    batch = vlm._inputs(images[:1], PROMPTS[:1])
+    batch = vlm.encode(images[:1], PROMPTS[:1])
     with torch.no_grad():
         out = vlm.model.generate(**batch, max_new_tokens=12, do_sample=False)
     new = out[0, batch["input_ids"].shape[1]:].tolist()
