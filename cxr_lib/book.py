@@ -135,11 +135,45 @@ def preflight(profile: Profile, substitutions: dict[str, str]) -> None:
             check_hub_model(model)
 
 
+def hub_reachable(host: str = "huggingface.co", timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face hub answers a TCP connection within ``timeout`` seconds."""
+    import os
+    import socket
+    from urllib.parse import urlparse
+
+    endpoint = os.environ.get("HF_ENDPOINT")
+    host = urlparse(endpoint).hostname if endpoint else host
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def check_hub_model(model: str) -> None:
-    """Check that a hub model's config can be read (cache or network) without downloading weights."""
+    """Check that a hub model's config can be read (cache or network) without downloading weights.
+
+    The cache is tried first; the network only when the hub answers quickly, so a machine
+    without network gets its one-line answer in seconds rather than after the client's retries.
+    """
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
+    from huggingface_hub.utils import logging as hub_logging
 
+    hub_logging.set_verbosity_error()
+    try:
+        hf_hub_download(model, "config.json", local_files_only=True)
+        return
+    except (LocalEntryNotFoundError, OSError):
+        pass
+    unreachable = ModelLoadError(
+        f"{model} is neither cached nor reachable (no network?): run `make demo` for the offline "
+        "profile with stand-in models, or run on a machine that can reach the Hugging Face hub"
+    )
+    if not hub_reachable():
+        raise unreachable
     try:
         hf_hub_download(model, "config.json")
     except GatedRepoError as exc:
@@ -150,10 +184,7 @@ def check_hub_model(model: str) -> None:
     except RepositoryNotFoundError as exc:
         raise ModelLoadError(f"{model} was not found on the Hugging Face hub: check the model id") from exc
     except (LocalEntryNotFoundError, OSError) as exc:
-        raise ModelLoadError(
-            f"{model} is neither cached nor reachable (no network?): run `make demo` for the offline "
-            "profile with stand-in models, or run on a machine that can reach the Hugging Face hub"
-        ) from exc
+        raise unreachable from exc
 
 
 EXECUTION_KEY = "cxr_execution_key"
