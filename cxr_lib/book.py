@@ -135,23 +135,6 @@ def preflight(profile: Profile, substitutions: dict[str, str]) -> None:
             check_hub_model(model)
 
 
-def hub_reachable(host: str = "huggingface.co", timeout: float = 3.0) -> bool:
-    """Whether the Hugging Face hub answers a TCP connection within ``timeout`` seconds."""
-    import os
-    import socket
-    from urllib.parse import urlparse
-
-    endpoint = os.environ.get("HF_ENDPOINT")
-    host = urlparse(endpoint).hostname if endpoint else host
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
-        return False
-    try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def check_hub_model(model: str) -> None:
     """Check that a hub model's config can be read (cache or network) without downloading weights.
 
@@ -168,10 +151,9 @@ def check_hub_model(model: str) -> None:
         return
     except (LocalEntryNotFoundError, OSError):
         pass
-    unreachable = ModelLoadError(
-        f"{model} is neither cached nor reachable (no network?): run `make demo` for the offline "
-        "profile with stand-in models, or run on a machine that can reach the Hugging Face hub"
-    )
+    from cxr_lib.hub import hub_reachable, unreachable_message
+
+    unreachable = ModelLoadError(unreachable_message(model))
     if not hub_reachable():
         raise unreachable
     try:

@@ -211,7 +211,10 @@ def load_super_resolver(model: str = DEFAULT_SWIN2SR, device: str | None = None,
     elif _looks_like_path(model):
         raise UpscaleError(f"model folder {model} does not exist: pass a Swin2SR model folder or a hub id such as {DEFAULT_SWIN2SR}")
     else:
+        from cxr_lib.hub import require_cached_or_reachable
+
         source = model
+        require_cached_or_reachable(model, revision)
     try:
         config = AutoConfig.from_pretrained(source, revision=revision)
     except (OSError, ValueError) as exc:

@@ -267,8 +267,9 @@ def _explain_load_error(model: str, exc: BaseException) -> str:
         return (f"{model} is not a model on the Hugging Face Hub (or you are not allowed to see it): check the id, "
                 "or log in with `huggingface-cli login` / HF_TOKEN")
     if names & {"LocalEntryNotFoundError", "ConnectionError", "OfflineModeIsEnabled"} or "couldn't connect" in text.lower():
-        return (f"{model} is not in the Hugging Face cache and the Hub cannot be reached: connect to the network once "
-                "to download it, or pass a local model folder")
+        from cxr_lib.hub import unreachable_message
+
+        return unreachable_message(model)
     if "Unrecognized configuration class" in text or "Unrecognized model" in text:
         return f"{model} is not an image-text-to-text model (e.g. MedGemma): pass a MedGemma id or folder"
     if "RevisionNotFoundError" in names:
@@ -323,6 +324,10 @@ class VLM:
 
             self._resolve_device()
             revision = None if (self.revision or "").startswith("local-") else self.revision
+            if not Path(self.model_id).is_dir():
+                from cxr_lib.hub import require_cached_or_reachable
+
+                require_cached_or_reachable(self.model_id, revision)
             kwargs: dict[str, Any] = {"revision": revision, "dtype": self.dtype}
             if self.load_in_4bit:
                 kwargs.update(quantization_config=_four_bit_config(), device_map={"": self.device})

@@ -191,6 +191,9 @@ def test_unreachable_hub_id(monkeypatch) -> None:
     def offline(*args, **kwargs):
         raise OSError("We couldn't connect to 'https://huggingface.co'")
 
+    from cxr_lib import hub
+
+    monkeypatch.setattr(hub, "require_cached_or_reachable", lambda *a, **k: None)  # the hub answers, then fails
     monkeypatch.setattr(transformers.AutoConfig, "from_pretrained", offline)
     with pytest.raises(ModelLoadError, match="could not load the configuration of 'nobody-here/no-such-swin2sr'"):
         load_super_resolver("nobody-here/no-such-swin2sr")

@@ -1,0 +1,47 @@
+"""Hugging Face hub access without waiting: is a model cached, and does the hub answer at all.
+
+The hub client retries for tens of seconds before it gives up on a machine without network; these
+checks let the loaders say so in under a few seconds instead.
+"""
+
+from __future__ import annotations
+
+import os
+
+from cxr_lib.errors import ModelLoadError
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the hub (``$HF_ENDPOINT`` or huggingface.co) accepts a TCP connection within ``timeout``."""
+    import socket
+    from urllib.parse import urlparse
+
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    endpoint = os.environ.get("HF_ENDPOINT")
+    host = (urlparse(endpoint).hostname if endpoint else None) or "huggingface.co"
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def is_cached(model: str, filename: str = "config.json", revision: str | None = None) -> bool:
+    """Whether ``filename`` of a hub model is in the local Hugging Face cache."""
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(model, filename, revision=revision)
+    return isinstance(found, str)
+
+
+def unreachable_message(model: str) -> str:
+    """The one line for a model that is neither cached nor reachable."""
+    return (f"{model} is not in the Hugging Face cache and the Hub cannot be reached: connect to the network once "
+            "to download it, pass a local model folder, or run `make demo` for the offline stand-ins")
+
+
+def require_cached_or_reachable(model: str, revision: str | None = None) -> None:
+    """Raise :class:`ModelLoadError` at once when a hub model can come from neither the cache nor the hub."""
+    if not is_cached(model, revision=revision) and not hub_reachable():
+        raise ModelLoadError(unreachable_message(model))
