@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from cxr_lib.errors import CxrError, ModelLoadError, ParameterError
+from cxr_lib.errors import CxrError, ParameterError
+from cxr_lib.hub import check_model_config as check_hub_model
 from cxr_lib.storage import atomic_write_text, ensure_writable_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,40 +134,6 @@ def preflight(profile: Profile, substitutions: dict[str, str]) -> None:
     for model in sorted(models):
         if not Path(model).is_dir():
             check_hub_model(model)
-
-
-def check_hub_model(model: str) -> None:
-    """Check that a hub model's config can be read (cache or network) without downloading weights.
-
-    The cache is tried first; the network only when the hub answers quickly, so a machine
-    without network gets its one-line answer in seconds rather than after the client's retries.
-    """
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
-    from huggingface_hub.utils import logging as hub_logging
-
-    hub_logging.set_verbosity_error()
-    try:
-        hf_hub_download(model, "config.json", local_files_only=True)
-        return
-    except (LocalEntryNotFoundError, OSError):
-        pass
-    from cxr_lib.hub import hub_reachable, unreachable_message
-
-    unreachable = ModelLoadError(unreachable_message(model))
-    if not hub_reachable():
-        raise unreachable
-    try:
-        hf_hub_download(model, "config.json")
-    except GatedRepoError as exc:
-        raise ModelLoadError(
-            f"{model} is gated: accept its terms on its Hugging Face model page, then run "
-            "`huggingface-cli login` or set HF_TOKEN in the environment (or run `make demo` for stand-ins)"
-        ) from exc
-    except RepositoryNotFoundError as exc:
-        raise ModelLoadError(f"{model} was not found on the Hugging Face hub: check the model id") from exc
-    except (LocalEntryNotFoundError, OSError) as exc:
-        raise unreachable from exc
 
 
 EXECUTION_KEY = "cxr_execution_key"

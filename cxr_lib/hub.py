@@ -45,3 +45,28 @@ def require_cached_or_reachable(model: str, revision: str | None = None) -> None
     """Raise :class:`ModelLoadError` at once when a hub model can come from neither the cache nor the hub."""
     if not is_cached(model, revision=revision) and not hub_reachable():
         raise ModelLoadError(unreachable_message(model))
+
+
+def check_model_config(model: str) -> None:
+    """Check that a hub model's config can be read — from the cache, else from the hub — without
+    downloading weights; a gated, unknown or unreachable model raises :class:`ModelLoadError`."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
+    from huggingface_hub.utils import logging as hub_logging
+
+    if is_cached(model):
+        return
+    if not hub_reachable():
+        raise ModelLoadError(unreachable_message(model))
+    hub_logging.set_verbosity_error()
+    try:
+        hf_hub_download(model, "config.json")
+    except GatedRepoError as exc:
+        raise ModelLoadError(
+            f"{model} is gated: accept its terms on its Hugging Face model page, then run "
+            "`huggingface-cli login` or set HF_TOKEN in the environment (or run `make demo` for stand-ins)"
+        ) from exc
+    except RepositoryNotFoundError as exc:
+        raise ModelLoadError(f"{model} was not found on the Hugging Face hub: check the model id") from exc
+    except (LocalEntryNotFoundError, OSError) as exc:
+        raise ModelLoadError(unreachable_message(model)) from exc

@@ -90,6 +90,17 @@ def all_indices(case_sets: Mapping[str, CaseSet]) -> list[int]:
     return sorted({i for cases in case_sets.values() for i in cases.indices})
 
 
+def case_images(
+    test: Split, indices: Sequence[int], condition: str, *, hr: Any = None, sr_model: Any = None
+) -> tuple[dict[int, np.ndarray], dict[int, int]]:
+    """The 224×224 RGB images the VLM sees under ``condition``, and the true labels, by test index."""
+    from cxr_lib.upscale import condition_images
+
+    keys = [int(i) for i in indices]
+    images = condition_images(test, keys, condition, 224, hr=hr, sr_model=sr_model, rgb=True)
+    return dict(zip(keys, images)), {i: test.label(i) for i in keys}
+
+
 def run_condition(
     vlm: Any,
     test: Split,
@@ -106,14 +117,12 @@ def run_condition(
 ) -> pd.DataFrame:
     """Show the VLM each case under one condition (an upscaler or ``hr``); one row per case."""
     from cxr_lib.runner import run_reports
-    from cxr_lib.upscale import condition_images
 
     if condition == "hr":
         indices = hr.available(indices)
-    images = condition_images(test, indices, condition, 224, hr=hr, sr_model=sr_model, rgb=True)
-    truths = {int(i): test.label(i) for i in indices}
+    images, truths = case_images(test, indices, condition, hr=hr, sr_model=sr_model)
     return run_reports(
-        vlm, dict(zip((int(i) for i in indices), images)), truths, condition=condition, strategy=strategy,
+        vlm, images, truths, condition=condition, strategy=strategy,
         language=language, settings=settings, results_dir=results_dir, score=score,
     )
 
@@ -184,10 +193,8 @@ def run_prompt_grid(
 ) -> pd.DataFrame:
     """Every prompt strategy × language on a few cases (one upscaler); one row per report."""
     from cxr_lib import runner
-    from cxr_lib.upscale import condition_images
 
-    images = dict(zip((int(i) for i in indices), condition_images(test, indices, condition, 224, rgb=True)))
-    truths = {int(i): test.label(i) for i in indices}
+    images, truths = case_images(test, indices, condition)
     return runner.run_prompt_grid(vlm, images, truths, strategies=strategies, languages=languages, condition=condition,
                                   settings=settings, results_dir=results_dir)
 
