@@ -195,7 +195,7 @@ def build_bench_vlm(cfg: BenchConfig, device: str, workdir: Path) -> tuple[Any, 
     The tokenizer and chat template are the stand-in's (Gemma's special tokens); the image processor
     is set to ``cfg``'s image size and the processor to its number of image tokens. Weights are drawn
     once from N(0, 0.02) (skipping transformers' slower default initialisation); float32 on the CPU,
-    bfloat16 on CUDA.
+    bfloat16 on CUDA; on the CPU with the OpenBLAS decode route installed, as :func:`cxr_lib.vlm.load_vlm` does.
     """
     import torch
     from transformers import AutoProcessor, Gemma3ForConditionalGeneration, Gemma3ImageProcessor, Gemma3Processor
@@ -237,6 +237,10 @@ def build_bench_vlm(cfg: BenchConfig, device: str, workdir: Path) -> tuple[Any, 
         return model
 
     model, seconds = _timed(build, device)
+    if not device.startswith("cuda"):
+        from cxr_lib import cpu_decode
+
+        cpu_decode.install(model)  # as load_vlm does on the CPU: the engine's decode route
     vlm = VLM(model_id=f"medgemma-architecture-random-weights[{cfg.name}]", revision=None, is_stand_in=True,
               device=device, dtype=dtype, _model=model, _processor=processor)
     n_params = sum(p.numel() for p in model.parameters())
@@ -370,21 +374,34 @@ def bench_scoring(vlm: Any, cfg: BenchConfig, device: str, prompts_result: dict 
 
 
 def memory_bandwidth(device: str, mib: int, repeats: int = 5) -> dict[str, Any]:
-    """Read bandwidth (a sum over a large buffer) and copy bandwidth (read + write), best of ``repeats``."""
+    """Read bandwidth and copy bandwidth (read + write) over a buffer far above the caches, best of ``repeats``.
+
+    The read figure is the fastest of the read kernels tried: PyTorch's ``sum`` and, on the CPU,
+    OpenBLAS's matrix–vector product over the same buffer (the kernel the engine's decode uses;
+    see :mod:`cxr_lib.cpu_decode`). A bound from a slower kernel would be one the decode could beat.
+    """
     import torch
 
     n = mib * 2**20 // 4
     src = torch.ones(n, dtype=torch.float32, device=device)
     dst = torch.empty_like(src)
-    read, copy = [], []
+    kernels: dict[str, Callable[[], Any]] = {"torch_sum": lambda: src.sum()}
+    if not device.startswith("cuda"):
+        matrix = src.numpy().reshape(-1, 4096)
+        vector = src.numpy()[:4096].copy()
+        kernels["openblas_gemv"] = lambda: matrix @ vector
+    read: dict[str, list[float]] = {name: [] for name in kernels}
+    copy = []
     for _ in range(repeats):
-        _, t = _timed(lambda: src.sum(), device)
-        read.append(src.numel() * 4 / t)
+        for name, kernel in kernels.items():
+            _, t = _timed(kernel, device)
+            read[name].append(src.numel() * 4 / t)
         _, t = _timed(lambda: dst.copy_(src), device)
         copy.append(2 * src.numel() * 4 / t)
-    del src, dst
-    return {"buffer_mib": mib, "read_gb_per_s": round(max(read) / 1e9, 2), "copy_gb_per_s": round(max(copy) / 1e9, 2),
-            "threads": torch.get_num_threads()}
+    del src, dst, kernels
+    by_kernel = {name: round(max(values) / 1e9, 2) for name, values in read.items()}
+    return {"buffer_mib": mib, "read_gb_per_s": max(by_kernel.values()), "read_gb_per_s_by_kernel": by_kernel,
+            "copy_gb_per_s": round(max(copy) / 1e9, 2), "threads": torch.get_num_threads()}
 
 
 def weight_bytes_per_token(model: Any) -> int:
@@ -668,7 +685,7 @@ def run_bench(
                 results["workloads"]["bandwidth"]["end_of_run"] = again
                 results["workloads"]["bandwidth"]["bound_uses_gb_per_s"] = best["read_gb_per_s"]
                 d = results["workloads"]["decode"]
-                for name in (d.get("baseline"), "int8"):
+                for name in (d.get("baseline"), "float32_pytorch", "int8"):
                     if name and "weight_bytes" in d.get(name, {}):
                         _with_bound(d[name], d[name]["weight_bytes"], best)
                 save()
@@ -684,10 +701,24 @@ def run_bench(
 
 def bench_decode_float_only(vlm: Any, cfg: BenchConfig, device: str, bandwidth: dict[str, Any]) -> dict[str, Any]:
     """The unquantised half of the decode workload (run before scoring, which needs the float model)."""
+    from cxr_lib import cpu_decode
+
     model = vlm.model
-    name = "bfloat16" if device.startswith("cuda") else "float32"
-    base = _with_bound(decode_per_token(model, device, cfg.decode_steps), weight_bytes_per_token(model), bandwidth)
-    return {name: base, "baseline": name}
+    weights = weight_bytes_per_token(model)
+    if device.startswith("cuda"):
+        return {"bfloat16": _with_bound(decode_per_token(model, device, cfg.decode_steps), weights, bandwidth),
+                "baseline": "bfloat16"}
+    # Side by side: PyTorch's own float32 linear (MKL), then the engine's OpenBLAS route (cxr_lib.cpu_decode).
+    cpu_decode.uninstall(model)
+    plain = _with_bound(decode_per_token(model, device, cfg.decode_steps), weights, bandwidth)
+    routed_layers = cpu_decode.install(model)
+    routed = _with_bound(decode_per_token(model, device, cfg.decode_steps), weights, bandwidth)
+    routed.update(routed_layers=routed_layers,
+                  speedup_vs_pytorch=round(plain["seconds_per_token"] / routed["seconds_per_token"], 3),
+                  greedy_tokens_agree_with_pytorch=routed["tokens"] == plain["tokens"])
+    return {"float32": routed, "float32_pytorch": plain, "baseline": "float32",
+            "engine_note": "float32 is the engine's decode (one-row linears through OpenBLAS, cxr_lib.cpu_decode); "
+                           "float32_pytorch is PyTorch's own linear (MKL), measured in the same run"}
 
 
 def bench_decode_int8(vlm: Any, cfg: BenchConfig, device: str, bandwidth: dict[str, Any],
@@ -698,7 +729,10 @@ def bench_decode_int8(vlm: Any, cfg: BenchConfig, device: str, bandwidth: dict[s
     if device.startswith("cuda"):
         out["int8"] = {"skipped": "int8 dynamic quantisation is a CPU technique (fbgemm); on CUDA use bfloat16 or 4-bit"}
         return out
+    from cxr_lib import cpu_decode
+
     model = vlm.model
+    cpu_decode.uninstall(model)  # int8 linears are fbgemm's, at PyTorch's usual thread count
     # Decoding text needs no vision tower: drop it first, so the float model and its int8 copy fit in RAM.
     model.model.vision_tower = None
     release_memory()
@@ -742,6 +776,10 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
         if base:
             lines.append(f"decode {d['baseline']}: {base['seconds_per_token']} s/token, bound {base['bound_seconds']} s "
                          f"({base['times_bound']}× the bound)")
+        plain = d.get("float32_pytorch", {})
+        if plain:
+            lines.append(f"decode float32, PyTorch's own linear: {plain['seconds_per_token']} s/token "
+                         f"({plain['times_bound']}× the bound); OpenBLAS route {base.get('speedup_vs_pytorch')}× faster")
         if "seconds_per_token" in d.get("int8", {}):
             lines.append(f"decode int8: {d['int8']['seconds_per_token']} s/token → {d['speedup']}× faster; "
                          f"bound {d['int8']['bound_seconds']} s")
@@ -795,6 +833,12 @@ def markdown_table(results: dict[str, Any]) -> str:
                      f"{base['seconds_per_token']:.3f} s",
                      f"bound {base['bound_seconds']:.3f} s ({base['bytes_per_token'] / 1e9:.1f} GB at {_bound_bandwidth(w):g} GB/s)",
                      f"{base['times_bound']:.2f}× the bound"))
+    plain = d.get("float32_pytorch", {})
+    if plain:
+        rows.append(("decode per token, float32 through PyTorch's own linear (MKL), batch 1",
+                     f"{plain['seconds_per_token']:.3f} s", f"bound {plain['bound_seconds']:.3f} s",
+                     f"{plain['times_bound']:.2f}× the bound; the engine's OpenBLAS route is "
+                     f"**{base.get('speedup_vs_pytorch', float('nan')):.2f}×** faster"))
     q = d.get("int8", {})
     if "seconds_per_token" in q:
         rows.append(("decode per token, int8 dynamic (language model + head)",

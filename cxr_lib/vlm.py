@@ -347,6 +347,10 @@ class VLM:
                 raise ModelLoadError(f"{self.model_id} has no image processor and tokenizer: pass an image-text-to-text model such as MedGemma")
             processor.tokenizer.padding_side = "left"
             torch.manual_seed(0)
+            if self.device == "cpu":
+                from cxr_lib import cpu_decode
+
+                cpu_decode.install(model)  # batch-1 decode steps through OpenBLAS (float32 only)
             self._model = model.eval()
             self._processor = processor
             if self.revision is None:

@@ -142,6 +142,14 @@ def test_quick_bench_writes_json_of_the_documented_shape(tmp_path, capsys):
     for name in ("float32", "int8"):
         d = w["decode"][name]
         assert d["seconds_per_token"] > 0 and d["bound_seconds"] > 0 and d["bytes_per_token"] > 0
+    # The engine's OpenBLAS decode route, beside PyTorch's own linear, measured in the same run.
+    assert w["decode"]["float32"]["routed_layers"] > 0
+    assert w["decode"]["float32_pytorch"]["seconds_per_token"] > 0
+    assert w["decode"]["float32_pytorch"]["weight_bytes"] == w["decode"]["float32"]["weight_bytes"]
+    assert isinstance(w["decode"]["float32"]["greedy_tokens_agree_with_pytorch"], bool)
+    kernels = w["bandwidth"]["read_gb_per_s_by_kernel"]
+    assert set(kernels) == {"torch_sum", "openblas_gemv"}
+    assert w["bandwidth"]["read_gb_per_s"] == max(kernels.values())
     # int8 reads about a quarter of float32's weight bytes.
     assert w["decode"]["int8"]["weight_bytes"] < 0.4 * w["decode"]["float32"]["weight_bytes"]
     assert "random" in w["decode"]["quality_note"]
