@@ -323,6 +323,10 @@ class VLM:
             from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
 
             self._resolve_device()
+            if self.device == "cpu":
+                from cxr_lib import cpu_decode
+
+                cpu_decode.wanted()  # a bad $CXR_CPU_GEMV fails before minutes of loading, not after
             revision = None if (self.revision or "").startswith("local-") else self.revision
             if not Path(self.model_id).is_dir():
                 from cxr_lib.hub import require_cached_or_reachable
