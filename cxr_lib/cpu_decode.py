@@ -2,9 +2,9 @@
 
 Each decode step at batch 1 multiplies every weight matrix of the language model by one vector,
 so its time is the weights' bytes over the memory's read bandwidth. PyTorch's float32 CPU
-``linear`` goes to MKL, whose matrix–vector kernel reads weights at only 22–27 GB/s on this AMD
-EPYC, while NumPy's OpenBLAS reads the same matrix at 45–69 GB/s (measured on the Performance
-page). :func:`install` reroutes one-row float32 ``nn.Linear`` calls to OpenBLAS (``W @ x`` on
+``linear`` goes to MKL, whose matrix–vector kernel can read weights far below the memory's speed
+on AMD processors (22–27 GB/s against 45–69 GB/s for NumPy's OpenBLAS on the same matrix, on the
+machine measured on the Performance page). :func:`install` reroutes one-row float32 ``nn.Linear`` calls to OpenBLAS (``W @ x`` on
 NumPy views of the same memory: no weight is copied) and leaves every other call to PyTorch.
 
 During such a one-token step PyTorch runs one intra-op thread: its OpenMP workers otherwise keep

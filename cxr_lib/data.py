@@ -32,30 +32,42 @@ SPLITS = ("train", "val", "test")
 SIZES = (28, 64, 128, 224)
 DATA_DIR_ENV = "CXR_DATA_DIR"
 HR_SUBSET_FILE = "pneumoniamnist_224_test_subset.npz"
+#: Real 112×112 originals of train and val images, paired with their 28×28 images (no test image).
+HR_PAIRS_FILE = "pneumoniamnist_112_trainval_subset.npz"
+#: The splits that have such pairs: the test split never does.
+HR_PAIR_SPLITS = ("train", "val")
+#: Side of the paired originals (4× the 28×28 images).
+HR_PAIR_SIZE = 112
+#: Correlation at 28×28 from which two images count as the same X-ray (the threshold used to match them).
+SAME_IMAGE_CORRELATION = 0.97
+#: The earlier analysis's own MedGemma reports (one JSON object a line), beside the data.
+REFERENCE_REPORTS_FILE = "reference_analysis_reports.jsonl"
+REFERENCE_REPORT_FIELDS = ("condition", "test_index", "ground_truth", "reference_parser_label", "text")
 
 #: The test images the reference analysis used: the first ten errors of its MaxViT.
 REFERENCE_CASES: tuple[int, ...] = (1, 9, 22, 39, 44, 61, 67, 68, 71, 78)
 
 
 @lru_cache(maxsize=1)
-def _medmnist_info_module() -> Any:
-    """``medmnist.info`` loaded on its own: importing the ``medmnist`` package pulls in torch
-    (seconds), while ``info.py`` needs only the standard library."""
+def _medmnist_info() -> dict[str, Any]:
+    """``medmnist.INFO``, read from the package's ``info.py`` without running it: importing
+    ``medmnist`` pulls in torch (seconds), and running ``info.py`` creates ``~/.medmnist``."""
+    import ast
     import importlib.util
 
     spec = importlib.util.find_spec("medmnist")
     if spec is None or not spec.submodule_search_locations:
         raise DataError("the medmnist package is not installed: pip install medmnist")
     path = Path(list(spec.submodule_search_locations)[0]) / "info.py"
-    info_spec = importlib.util.spec_from_file_location("cxr_lib._medmnist_info", path)
-    module = importlib.util.module_from_spec(info_spec)
-    info_spec.loader.exec_module(module)
-    return module
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "INFO" for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise DataError(f"{path} has no INFO table: reinstall medmnist (pip install --force-reinstall medmnist)")
 
 
 def dataset_info() -> dict[str, Any]:
     """The ``medmnist.INFO`` entry for PneumoniaMNIST (label names, sizes, MD5s, URLs)."""
-    return _medmnist_info_module().INFO[FLAG]
+    return _medmnist_info()[FLAG]
 
 
 def label_names() -> dict[int, str]:
@@ -107,7 +119,7 @@ class DataSource:
     def describe(self) -> str:
         """One line: the file and whether it is the official one."""
         status = "official MedMNIST file" if self.official else "not the official MedMNIST file (MD5 differs)"
-        return f"{self.path} ({status})"
+        return f"{display_path(self.path)} ({status})"
 
 
 @dataclass(frozen=True)
@@ -173,9 +185,22 @@ def data_dirs(data_dir: str | os.PathLike | None = None) -> list[Path]:
 
 
 def default_root() -> Path:
-    """The ``medmnist`` default download folder (``~/.medmnist``)."""
-    root = getattr(_medmnist_info_module(), "DEFAULT_ROOT", None)
-    return Path(root) if root else Path.home() / ".medmnist"
+    """The ``medmnist`` default download folder (``~/.medmnist``; created only by a download)."""
+    return Path.home() / ".medmnist"
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """A data file as a reader should see it: under ``$CXR_DATA_DIR`` or ``~`` when it is there,
+    else by its name — never by a path of the machine that read it."""
+    path = Path(path).expanduser().resolve()
+    bases = [(f"${DATA_DIR_ENV}", os.environ.get(DATA_DIR_ENV)), ("~", str(Path.home()))]
+    for shown, base in bases:
+        if base:
+            try:
+                return f"{shown}/{path.relative_to(Path(base).expanduser().resolve()).as_posix()}"
+            except ValueError:
+                continue
+    return path.name
 
 
 def find_file(name: str, data_dir: str | os.PathLike | None = None) -> Path | None:
@@ -383,6 +408,187 @@ def _load_hr_subset(path_text: str, mtime: float) -> HRReference:
     return HRReference(images, test_index, path, False)
 
 
+# --------------------------------------------------------------------------- train/val pairs at 112
+
+
+@dataclass(frozen=True)
+class HRPairs:
+    """28×28 train or val images paired with their real 112×112 originals (never test images)."""
+
+    split: str
+    low: np.ndarray  # uint8 (N, 28, 28): the split's own images
+    high: np.ndarray  # uint8 (N, 112, 112): the real originals
+    labels: np.ndarray  # int64 (N,)
+    indices: np.ndarray  # int64 (N,): index in the 28×28 split
+    source_names: np.ndarray  # str (N,): the original file in Kermany's chest_xray/train folder
+    path: Path
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, rows: Sequence[int]) -> "HRPairs":
+        """The pairs at the given rows (positions in these arrays), in that order."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return HRPairs(self.split, self.low[rows], self.high[rows], self.labels[rows], self.indices[rows],
+                       self.source_names[rows], self.path)
+
+
+def load_hr_pairs(split: str, data_dir: str | os.PathLike | None = None) -> HRPairs:
+    """The train or val images that have a real 112×112 original, with it (:data:`HR_PAIRS_FILE`).
+
+    The test split has none and is refused (:class:`SplitError`): these pairs train and select
+    models that are then measured on test images. Each pair's 28×28 image is read from the
+    split itself, and its label must agree with the split's (:class:`DataError` otherwise).
+    """
+    check_split(split)
+    if split not in HR_PAIR_SPLITS:
+        raise SplitError(f"the {split} split has no training pairs (they exist for {' and '.join(HR_PAIR_SPLITS)} "
+                         "only, so that test images never train or select a model): use train or val")
+    path = find_file(HR_PAIRS_FILE, data_dir)
+    if path is None:
+        searched = ", ".join(str(p) for p in data_dirs(data_dir))
+        raise DataNotFoundError(f"{HR_PAIRS_FILE} not found (searched {searched}): set {DATA_DIR_ENV} to the folder holding it")
+    return _load_hr_pairs(split, str(path), path.stat().st_mtime, str(locate(28, data_dir)))
+
+
+@lru_cache(maxsize=4)
+def _load_hr_pairs(split: str, path_text: str, mtime: float, low_path: str) -> HRPairs:
+    path = Path(path_text)
+    keys = [f"{split}_images", f"{split}_labels", f"{split}_index", f"{split}_source_name"]
+    arrays = read_npz(path, keys)
+    high = validate_images(arrays[keys[0]], path, keys[0], HR_PAIR_SIZE)
+    labels = validate_labels(arrays[keys[1]], len(high), path, keys[1])
+    indices = np.asarray(arrays[keys[2]])
+    names = np.asarray(arrays[keys[3]]).astype(str)
+    if indices.shape != (len(high),) or not np.issubdtype(indices.dtype, np.integer) or names.shape != (len(high),):
+        raise DataError(f"{path}:{keys[2]} or {keys[3]} does not hold one entry per image: restore the file")
+    low_split = _load_split_cached(split, 28, low_path, Path(low_path).stat().st_mtime)
+    indices = indices.astype(np.int64)
+    if len(indices) and (indices.min() < 0 or indices.max() >= len(low_split) or len(np.unique(indices)) != len(indices)):
+        raise DataError(f"{path}:{keys[2]} does not name distinct {split} images of {display_path(low_split.source.path)}: "
+                        "the two files come from different copies of the data")
+    if (low_split.labels[indices] != labels).any():
+        raise DataError(f"{path}:{keys[1]} disagrees with the {split} labels of {display_path(low_split.source.path)}: "
+                        "the two files come from different copies of the data")
+    high.setflags(write=False)
+    return HRPairs(split, low_split.images[indices], high, labels, indices, names, path)
+
+
+@dataclass(frozen=True)
+class SplitOverlap:
+    """How a set of training images relates to the test split: shared source files and near-duplicates."""
+
+    shared_sources: tuple[str, ...]  # original file names also behind a test image (by base name)
+    sources_checked: bool  # False when the test reference has no source names (the official MedMNIST+ file)
+    max_correlation: float  # highest correlation of any 28×28 training image with any 28×28 test image
+    near_duplicates: int  # training images at or above :data:`SAME_IMAGE_CORRELATION` with a test image
+
+    @property
+    def clean(self) -> bool:
+        """No shared source file and no near-duplicate image."""
+        return not self.shared_sources and self.near_duplicates == 0
+
+    def describe(self) -> str:
+        """One line for records and logs."""
+        sources = (f"{len(self.shared_sources)} source files shared with the test reference" if self.sources_checked
+                   else "source files not checked (the test reference names none)")
+        return (f"{sources}; highest 28×28 correlation with a test image {self.max_correlation:.3f}, "
+                f"{self.near_duplicates} at or above {SAME_IMAGE_CORRELATION}")
+
+
+def hr_test_source_names(data_dir: str | os.PathLike | None = None) -> np.ndarray | None:
+    """The original file names behind the high-resolution test subset (None without that file)."""
+    path = find_file(HR_SUBSET_FILE, data_dir)
+    if path is None:
+        return None
+    with np.load(path, allow_pickle=False) as archive:
+        return np.asarray(archive["source_name"]).astype(str) if "source_name" in archive.files else None
+
+
+def overlap_with_test(images: np.ndarray, source_names: Sequence[str] = (),
+                      data_dir: str | os.PathLike | None = None) -> SplitOverlap:
+    """Whether 28×28 ``images`` (and their ``source_names``) reach into the test split.
+
+    Every image is correlated with every 28×28 test image (Pearson, over pixels); source names are
+    compared by base name with those behind the high-resolution test subset, when it names them.
+    """
+    test = load_split("test", 28, data_dir).images
+
+    def standardised(stack: np.ndarray) -> np.ndarray:
+        flat = np.asarray(stack, dtype=np.float64).reshape(len(stack), -1)
+        flat = flat - flat.mean(axis=1, keepdims=True)
+        return flat / np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-12)
+
+    correlation = standardised(images) @ standardised(test).T if len(images) else np.zeros((0, len(test)))
+    best = correlation.max(axis=1) if len(images) else np.zeros(0)
+    test_names = hr_test_source_names(data_dir)
+    shared: tuple[str, ...] = ()
+    if test_names is not None:
+        theirs = {Path(n).name for n in test_names}
+        shared = tuple(sorted({Path(n).name for n in source_names} & theirs))
+    return SplitOverlap(shared, test_names is not None, float(best.max()) if len(best) else float("nan"),
+                       int((best >= SAME_IMAGE_CORRELATION).sum()))
+
+
+def check_no_test_overlap(pairs: Sequence[HRPairs], data_dir: str | os.PathLike | None = None) -> SplitOverlap:
+    """:func:`overlap_with_test` for training pairs; :class:`DataError` when any reaches into the test split."""
+    if any(p.split not in HR_PAIR_SPLITS for p in pairs):
+        raise SplitError(f"training pairs must come from {' and '.join(HR_PAIR_SPLITS)}, not the test split")
+    images = np.concatenate([p.low for p in pairs]) if pairs else np.zeros((0, 28, 28), np.uint8)
+    names = [n for p in pairs for n in p.source_names]
+    overlap = overlap_with_test(images, names, data_dir)
+    if not overlap.clean:
+        raise DataError(f"the training pairs reach into the test split ({overlap.describe()}): "
+                        f"use a copy of {HR_PAIRS_FILE} built from Kermany's train folder only")
+    return overlap
+
+
+# --------------------------------------------------------------------------- the earlier analysis's reports
+
+
+def load_reference_reports(data_dir: str | os.PathLike | None = None) -> "Any":
+    """The earlier analysis's MedGemma reports, one row each (a pandas DataFrame).
+
+    Columns: ``condition`` (``lanczos`` / ``swin2sr``), ``index`` (test index), ``truth`` (1 =
+    pneumonia), ``reference_parser_label`` (what that analysis's keyword parser read), ``text``, and
+    ``source_file``. The file is looked for like the data: ``data_dir``, ``$CXR_DATA_DIR``, medmnist's root.
+    """
+    import pandas as pd
+
+    path = find_file(REFERENCE_REPORTS_FILE, data_dir)
+    if path is None:
+        searched = ", ".join(str(p) for p in data_dirs(data_dir))
+        raise DataNotFoundError(
+            f"{REFERENCE_REPORTS_FILE} not found (searched {searched}): set {DATA_DIR_ENV} to the folder holding it"
+        )
+    names = {name: code for code, name in label_names().items()}
+    rows = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read {path} ({type(exc).__name__}): restore the file from the data folder") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            entry = None
+        missing = [f for f in REFERENCE_REPORT_FIELDS if not isinstance(entry, dict) or f not in entry]
+        if missing:
+            raise DataError(f"{path}:{number} is not a report entry (lacks {', '.join(missing)}): restore the file")
+        if entry["ground_truth"] not in names or entry["reference_parser_label"] not in names:
+            raise DataError(f"{path}:{number} has a label outside {sorted(names)}: restore the file")
+        rows.append({
+            "condition": str(entry["condition"]), "index": int(entry["test_index"]),
+            "truth": names[entry["ground_truth"]], "reference_parser_label": entry["reference_parser_label"],
+            "text": str(entry["text"]), "source_file": str(entry.get("source_file", "")),
+        })
+    if not rows:
+        raise DataError(f"{path} holds no reports: restore the file")
+    return pd.DataFrame(rows)
+
+
 # --------------------------------------------------------------------------- case sets
 
 
@@ -516,7 +722,7 @@ def data_summary(data_dir: str | os.PathLike | None = None, download: bool = Fal
     try:
         hr = load_hr_reference(data_dir)
         kind = "official MedMNIST+ 224" if hr.official else "test subset"
-        lines.append(f"high-resolution reference: {len(hr)} test images have one ({kind}, {hr.path})")
+        lines.append(f"high-resolution reference: {len(hr)} test images have one ({kind}, {display_path(hr.path)})")
     except DataNotFoundError as exc:
         lines.append(f"high-resolution reference: none ({exc})")
     return lines

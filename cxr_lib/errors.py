@@ -71,3 +71,11 @@ class ImageInputError(CxrError):
 
 class ServerError(CxrError):
     """The app cannot be served (port taken, unusable host)."""
+
+
+class TokenizerUnavailableError(CxrError):
+    """Gemma 3's tokenizer files could not be fetched, or a cached copy does not match its checksum."""
+
+
+class EndpointError(CxrError):
+    """An OpenAI-compatible server cannot be used: unreachable, wrong model, refused input, missing API key."""

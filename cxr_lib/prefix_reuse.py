@@ -97,7 +97,7 @@ def generate_with_shared_prefix(
     """
     import torch
 
-    from cxr_lib.vlm import Generation
+    from cxr_lib.vlm import Generation, finish_generation
 
     if not prompts:
         return PrefixReuseResult([], 0, [], 0.0)
@@ -152,19 +152,10 @@ def generate_with_shared_prefix(
         start = time.perf_counter()
         new_rows = _generate_suffixes(model, prefix_cache, rows, shared, device, gen_kwargs, settings.seed)
         seconds = (time.perf_counter() - start) / len(rows)
-        # Finished exactly as VLM._generate_batch finishes a row: cut at the first end-of-turn id.
+        # Finished exactly as VLM._generate_batch finishes a row: cut at the first end-of-turn id,
+        # the thought split off on its markers' ids.
         for row, new in zip(rows, new_rows):
-            stop = next((i for i, token in enumerate(new) if token in eos), None)
-            kept = new if stop is None else new[:stop]
-            generations.append(
-                Generation(
-                    text=tokenizer.decode(kept, skip_special_tokens=True).strip(),
-                    stop_reason="max_new_tokens" if stop is None else "eos",
-                    new_tokens=len(new) if stop is None else stop + 1,
-                    prompt_tokens=int(len(row)),
-                    seconds=seconds + share,
-                )
-            )
+            generations.append(finish_generation(tokenizer, new, eos, prompt_tokens=len(row), seconds=seconds + share))
             prompt_seconds.append(seconds)
     return PrefixReuseResult(
         generations, shared, [len(row) - shared for row in ids], prefix_seconds, prompt_seconds, reused=True

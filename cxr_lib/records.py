@@ -3,7 +3,9 @@
 A :class:`Record` is one report for one (case index, image condition, model id and revision, prompt
 strategy, language, prompt text, generation settings, image content): the text, its reading
 (label, evidence, rule), P(pneumonia) when scored, token counts, stop reason, seconds, and whether
-a stand-in produced it. :func:`record_key` hashes exactly what determines the output, so a rerun
+a stand-in produced it. MedGemma 1.5's thought, when it opens one, is kept apart (``thought``,
+``thought_state``): ``text`` is the answer only, and an output that never left its thought reads
+as uncertain (rule ``thought-only``). :func:`record_key` hashes exactly what determines the output, so a rerun
 finds its earlier results and anything changed (a new prompt, another revision, a different image)
 is computed afresh.
 
@@ -30,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 #: Bump when the record layout changes: older cache files are then ignored, not misread.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the thought (thought, thought_state, p_thought) kept apart from the report text
 #: Label names by the data's integer label (1 = pneumonia).
 TRUTH_NAMES = {0: "normal", 1: "pneumonia"}
 
@@ -105,6 +107,9 @@ class Record:
     stop_reason: str = "eos"  # "eos" | "max_new_tokens"
     seconds: float = 0.0
     created: str = field(default_factory=now_iso)
+    thought: str = ""  # MedGemma 1.5's thought, kept apart: ``text`` is the answer only (cxr_lib.thoughts)
+    thought_state: str = "none"  # "none" | "closed" | "unclosed" (ended inside its thought)
+    p_thought: float | None = None  # answer scoring: P(<unused94>) where the yes/no answer would start
 
     @property
     def key(self) -> str:
@@ -117,13 +122,19 @@ class Record:
         """Whether the report hit ``max_new_tokens`` instead of ending on its own."""
         return self.stop_reason == "max_new_tokens"
 
+    @property
+    def thought_only(self) -> bool:
+        """Whether the output never left its thought (no answer): read as uncertain, rule ``thought-only``."""
+        return self.thought_state != "none" and not self.text.strip()
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, payload: Mapping[str, Any]) -> "Record":
         names = {f.name for f in dataclasses.fields(cls)}
-        missing = names - set(payload) - {"p_pneumonia", "prompt_tokens", "new_tokens", "stop_reason", "seconds", "created"}
+        missing = names - set(payload) - {"p_pneumonia", "prompt_tokens", "new_tokens", "stop_reason", "seconds", "created",
+                                          "thought", "thought_state", "p_thought"}
         if missing:
             raise ValueError(f"record lacks {sorted(missing)}")
         return cls(**{k: v for k, v in payload.items() if k in names})
@@ -197,25 +208,56 @@ class ResultCache:
         return sum(1 for _ in self.keys())
 
 
+#: How a reading compares with the data's label (see :func:`outcome`).
+OUTCOMES = ("right", "wrong", "abstained")
+
+
+def outcome(label: str, truth: int | None) -> str | None:
+    """The one definition of a correct reading, used by every table in the package.
+
+    ``right`` or ``wrong`` for a clear call (``normal`` / ``pneumonia``) against the data's label,
+    ``abstained`` for anything else (an *uncertain* reading, a cut-off report without its verdict);
+    ``None`` when the truth is unknown. Only ``right`` is correct: an abstention is never correct,
+    and is counted on its own wherever accuracy is reported.
+    """
+    if truth is None or truth != truth:  # None or NaN
+        return None
+    if label not in TRUTH_NAMES.values():
+        return "abstained"
+    return "right" if label == TRUTH_NAMES.get(int(truth)) else "wrong"
+
+
 #: Columns of :func:`records_frame`, in order.
 FRAME_COLUMNS = [
-    "index", "condition", "truth", "truth_name", "label", "correct", "p_pneumonia", "evidence", "rule", "text",
+    "index", "condition", "truth", "truth_name", "label", "outcome", "correct", "p_pneumonia", "evidence", "rule", "text",
     "stop_reason", "cut_off", "new_tokens", "prompt_tokens", "seconds", "prompt_strategy", "language", "model_id",
     "revision", "stand_in", "prompt", "settings", "image_sha256", "created", "key",
+    "thought_state", "thought_only", "p_thought", "thought",
 ]
 
 
 def records_frame(records: Iterable[Record]) -> "pd.DataFrame":
-    """One row per record (see :data:`FRAME_COLUMNS`): ``correct`` is ``None`` for an uncertain reading."""
+    """One row per record (see :data:`FRAME_COLUMNS`).
+
+    ``label``, ``evidence`` and ``rule`` are read again from the text with the current reader and
+    the cut-off rule (:func:`cxr_lib.labels.read_report`), so a record cached by an earlier version
+    of the reader is never tabulated with a stale reading. ``outcome`` is :func:`outcome`;
+    ``correct`` is ``outcome == "right"`` (an abstention is not correct).
+    """
     import pandas as pd
+
+    from cxr_lib.labels import read_report
 
     rows = []
     for record in records:
         row = record.to_dict()
+        reading = read_report(record.text, cut_off=record.cut_off, thought_only=record.thought_only)
+        row.update(label=reading.label, evidence=reading.evidence, rule=reading.rule)
         row["truth_name"] = TRUTH_NAMES.get(record.truth) if record.truth is not None else None
         row["cut_off"] = record.cut_off
-        row["correct"] = (None if record.label not in TRUTH_NAMES.values() or record.truth is None
-                          else record.label == TRUTH_NAMES.get(record.truth))
+        row["thought_only"] = record.thought_only
+        row["outcome"] = outcome(reading.label, record.truth)
+        row["correct"] = row["outcome"] == "right"
         row["key"] = record.key
         rows.append(row)
     frame = pd.DataFrame(rows, columns=FRAME_COLUMNS)

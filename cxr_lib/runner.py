@@ -5,7 +5,9 @@ each report (:func:`cxr_lib.labels.read_report`), optionally scores P(pneumonia)
 :class:`~cxr_lib.records.Record` per case in a :class:`~cxr_lib.records.ResultCache`. Records
 already in the cache are not recomputed, so a rerun is instant and an interrupted run resumes
 where it stopped (each batch is written as soon as it is done). A lazily loaded model
-(``load_vlm(..., lazy=True)``) is not even loaded when every record is cached.
+(``load_vlm(..., lazy=True)``) is not even loaded when every record is cached. With a server as
+the backend (:mod:`cxr_lib.endpoint`) the cases are sent ``vlm.concurrency`` at a time and each is
+written as soon as its answer is back; the records and their keys are the same.
 
 :func:`report_for_case` is the one-case path behind ``cxr report``.
 """
@@ -27,6 +29,25 @@ def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
+def _in_turn(run: Any, items: Sequence[Any], vlm: Any, batch_size: int) -> Any:
+    """``run(chunk)`` over ``items``: batches of ``batch_size`` one after another for a model in this
+    process; for a backend that takes concurrent requests (an endpoint: ``vlm.concurrency`` > 1), one
+    item per call, that many calls at once, yielded as each finishes (so each is written at once)."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    workers = int(getattr(vlm, "concurrency", 1) or 1)
+    if workers <= 1:
+        for chunk in _chunks(items, batch_size):
+            yield run(chunk)
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cxr-runner")
+    try:
+        for future in as_completed([pool.submit(run, [item]) for item in items]):
+            yield future.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
 def _model_revision(vlm: "VLM") -> str | None:
     """The revision to key records by; loads a lazy hub model whose revision is not in the cache."""
     if getattr(vlm, "revision", None) is None and hasattr(vlm, "load") and not getattr(vlm, "loaded", True):
@@ -37,11 +58,13 @@ def _model_revision(vlm: "VLM") -> str | None:
 def make_record(
     vlm: "VLM", revision: str | None, generation: Any, *, index: int, condition: str, truth: int | None,
     strategy: str, language: str, prompt: str, settings: dict[str, Any], digest: str, p_pneumonia: float | None = None,
+    p_thought: float | None = None,
 ) -> Record:
-    """A :class:`Record` for one generation: the report read, with how it was made."""
+    """A :class:`Record` for one generation: the answer read (never the thought), with how it was made."""
     from cxr_lib.labels import read_report
 
-    reading = read_report(generation.text)
+    reading = read_report(generation.text, cut_off=generation.stop_reason == "max_new_tokens",
+                          thought_only=generation.thought_only)
     return Record(
         index=int(index), condition=condition, truth=None if truth is None else int(truth),
         model_id=vlm.model_id, revision=revision, stand_in=bool(vlm.is_stand_in),
@@ -50,6 +73,8 @@ def make_record(
         rule=reading.rule, p_pneumonia=None if p_pneumonia is None else float(p_pneumonia),
         prompt_tokens=generation.prompt_tokens, new_tokens=generation.new_tokens,
         stop_reason=generation.stop_reason, seconds=round(generation.seconds, 4),
+        thought=generation.thought, thought_state=generation.thought_state,
+        p_thought=None if p_thought is None else float(p_thought),
     )
 
 
@@ -99,15 +124,20 @@ def collect_records(
     if todo:
         bar = tqdm(total=len(todo), desc=f"reports {condition}/{strategy_name}/{language}", unit="report",
                    disable=not progress)
+        def run(batch: Sequence[Any]) -> tuple[Sequence[Any], list[Any], list[Any]]:
+            batch_images = [image for _, image, _ in batch]
+            generations = vlm.generate(batch_images, [text] * len(batch), settings)
+            scores = vlm.score_answers(batch_images, batch_size=settings.batch_size) if score else [None] * len(batch)
+            return batch, generations, scores
+
         try:
-            for batch in _chunks(todo, settings.batch_size):
-                batch_images = [image for _, image, _ in batch]
-                generations = vlm.generate(batch_images, [text] * len(batch), settings)
-                scores = vlm.score(batch_images, batch_size=settings.batch_size) if score else [None] * len(batch)
-                for (index, _, digest), generation, p in zip(batch, generations, scores):
+            for batch, generations, scores in _in_turn(run, todo, vlm, settings.batch_size):
+                for (index, _, digest), generation, answer in zip(batch, generations, scores):
                     record = make_record(vlm, revision, generation, index=index, condition=condition,
                                          truth=truths.get(index), strategy=strategy_name, language=language,
-                                         prompt=text, settings=settings_dict, digest=digest, p_pneumonia=p)
+                                         prompt=text, settings=settings_dict, digest=digest,
+                                         p_pneumonia=None if answer is None else answer.p_pneumonia,
+                                         p_thought=None if answer is None else answer.p_thought)
                     cache.put(record)
                     found[index] = record
                 bar.update(len(batch))
@@ -117,8 +147,9 @@ def collect_records(
     if score:  # cached records made without scoring: add the score, keep the report
         unscored = [i for i in found if found[i].p_pneumonia is None]
         for batch in _chunks(unscored, settings.batch_size):
-            for index, p in zip(batch, vlm.score([images[i] for i in batch], batch_size=settings.batch_size)):
-                found[index].p_pneumonia = float(p)
+            for index, answer in zip(batch, vlm.score_answers([images[i] for i in batch], batch_size=settings.batch_size)):
+                found[index].p_pneumonia = float(answer.p_pneumonia)
+                found[index].p_thought = answer.p_thought
                 cache.put(found[index])
     return [found[int(index)] for index in images]
 
@@ -195,7 +226,9 @@ def run_prompt_grid(
             if not todo:
                 continue
             image = images[index]
-            if settings.do_sample:
+            if int(getattr(vlm, "concurrency", 1) or 1) > 1:  # a server: its own prefix cache; each request seeded
+                generations = vlm.generate([image] * len(todo), [t for _, _, t in todo], settings)
+            elif settings.do_sample:
                 generations = [vlm.generate([image], [text], settings)[0] for _, _, text in todo]
             else:
                 generations = generate_with_shared_prefix(vlm, image, [t for _, _, t in todo], settings,
@@ -209,16 +242,17 @@ def run_prompt_grid(
     finally:
         bar.close()
     if score:  # P(pneumonia) depends on the image only
-        scores = dict(zip(digests, vlm.score(list(images.values()), batch_size=settings.batch_size)))
+        scores = dict(zip(digests, vlm.score_answers(list(images.values()), batch_size=settings.batch_size)))
         for (s, l, i), record in found.items():
             if record.p_pneumonia is None:
-                record.p_pneumonia = float(scores[i])
+                record.p_pneumonia = float(scores[i].p_pneumonia)
+                record.p_thought = scores[i].p_thought
                 cache.put(record)
     return records_frame([found[(s, l, i)] for s, l, _ in prompts for i in digests])
 
 
 def report_for_case(
-    model: str,
+    model: str | None,
     index: int,
     *,
     upscaler: str = "lanczos",
@@ -234,16 +268,18 @@ def report_for_case(
     revision: str | None = None,
     device: str | None = None,
     load_in_4bit: bool = False,
+    endpoint: str | None = None,
 ) -> Record:
     """One case's report from ``model`` under one image condition, through the cache (``cxr report``).
 
     The model loads only when the record is not cached. ``sr_model`` is the Swin2SR to use for the
-    ``swin2sr`` condition (default: the real one).
+    ``swin2sr`` condition (default: the real one). ``endpoint``: an OpenAI-compatible server's URL
+    to ask instead (``model`` is then the name asked for, default the server's).
     """
     from cxr_lib.data import load_split
     from cxr_lib.prompts import build_prompt
+    from cxr_lib.backends import open_vlm
     from cxr_lib.upscale import check_method, CONDITIONS, condition_images
-    from cxr_lib.vlm import load_vlm
 
     check_method(upscaler, CONDITIONS)
     build_prompt(strategy, language, custom=prompt)  # bad prompts fail before any loading
@@ -254,7 +290,7 @@ def report_for_case(
         from cxr_lib.upscale import load_super_resolver
 
         resolver = load_super_resolver(sr_model)
-    vlm = load_vlm(model, revision=revision, device=device, load_in_4bit=load_in_4bit, lazy=True)
+    vlm = open_vlm(model, endpoint=endpoint, revision=revision, device=device, load_in_4bit=load_in_4bit, lazy=True)
     (image,) = condition_images(data, [index], upscaler, size, sr_model=resolver, rgb=True)
     (record,) = collect_records(
         vlm, {index: image}, {index: data.label(index)}, condition=upscaler, strategy=strategy, language=language,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,15 @@ import pandas as pd
 from cxr_lib.data import CaseSet, Split, load_case_set
 from cxr_lib.errors import ParameterError
 
+if TYPE_CHECKING:  # pragma: no cover
+    from cxr_lib.review import ReviewCutoff
+
 DEFAULT_PREDICTIONS = Path(__file__).resolve().parents[1] / "artifacts" / "baseline" / "predictions_test.csv"
+DEFAULT_VALIDATION = DEFAULT_PREDICTIONS.with_name("predictions_val.csv")
+#: The CNN case sets that hold its errors; with its correct sample they are the enriched sets.
+ERROR_SETS = ("cnn-errors", "cnn-false-positives", "cnn-false-negatives")
+#: Every test case the review sends to the VLM (needs the review cut-off).
+REVIEW_SET = "cnn-review"
 
 
 def cnn_predictions(
@@ -42,6 +50,30 @@ def cnn_predictions(
     return baseline.read_predictions(predictions_csv, "test", data_dir)
 
 
+def review_cutoff(
+    validation_csv: str | os.PathLike | None = DEFAULT_VALIDATION,
+    checkpoint: str | os.PathLike | None = None,
+    train_preset: str | None = None,
+    results_dir: str | os.PathLike = "results",
+    data_dir: str | os.PathLike | None = None,
+) -> "ReviewCutoff":
+    """The review cut-off, chosen on the validation predictions of the same CNN run as
+    :func:`cnn_predictions` (trained now, a checkpoint, or a predictions CSV with ``checkpoint.json``
+    beside it); see :mod:`cxr_lib.review`."""
+    from cxr_lib import baseline, review
+
+    if train_preset:
+        folder = Path(results_dir) / "baseline"
+        return review.choose_cutoff(folder / "predictions_val.csv", baseline.read_threshold(folder), data_dir=data_dir)
+    if checkpoint:
+        run = baseline.run_prediction(checkpoint, "val", Path(results_dir) / "baseline" / "predictions_val.csv",
+                                      data_dir, case_sets=False)
+        return review.choose_cutoff(run.predictions_path, run.threshold, data_dir=data_dir)
+    if validation_csv is None:
+        raise ParameterError("no validation predictions: set cnn_validation, cnn_checkpoint or train_cnn_preset")
+    return review.choose_cutoff(validation_csv, baseline.read_threshold(Path(validation_csv).parent), data_dir=data_dir)
+
+
 def select_cases(
     names: Sequence[str],
     test: Split,
@@ -50,13 +82,24 @@ def select_cases(
     max_per_set: int | None = None,
     correct_sample_size: int = 100,
     seed: int = 0,
+    review: "ReviewCutoff | None" = None,
 ) -> dict[str, CaseSet]:
-    """The named case sets, each capped at ``max_per_set`` cases (a seeded, ordered choice)."""
+    """The named case sets, each capped at ``max_per_set`` cases (a seeded, ordered choice).
+
+    ``cnn-review`` is every test case the review sends to the VLM (it needs ``review``, the cut-off).
+    """
     from cxr_lib.data import cases_from_predictions
 
     chosen: dict[str, CaseSet] = {}
     for name in names:
-        if name.startswith("cnn-"):
+        if name == REVIEW_SET:
+            if predictions is None or review is None:
+                raise ParameterError(f"case set {name!r} needs the CNN's predictions and the review cut-off")
+            rows = predictions[review.reviewed(predictions["prob_pneumonia"])]
+            cases = CaseSet(name, tuple(int(i) for i in rows["index"]),
+                            f"every test image the review sends to MedGemma (CNN margin ≤ {review.margin:.2f} "
+                            "from its threshold; cut-off chosen on validation)")
+        elif name.startswith("cnn-"):
             if predictions is None:
                 raise ParameterError(f"case set {name!r} needs the CNN's predictions")
             cases = cases_from_predictions(predictions, name, n=correct_sample_size, seed=seed)
@@ -150,41 +193,142 @@ def model_banner(model: str | os.PathLike) -> str:
     return f"Model: `{model}`."
 
 
-def second_opinion_table(
-    predictions: pd.DataFrame, readings: pd.DataFrame, case_sets: Mapping[str, CaseSet], confidence: float = 0.9
+def earlier_analysis(data_dir: str | os.PathLike | None = None) -> tuple[pd.DataFrame, str]:
+    """The earlier analysis's reports read by both parsers (:func:`cxr_lib.reference.read_reports`) and
+    a Markdown note; an empty table and a note saying which file is missing when it is not in the data folder."""
+    from cxr_lib import reference
+    from cxr_lib.data import REFERENCE_REPORTS_FILE, load_reference_reports
+    from cxr_lib.errors import DataNotFoundError
+
+    try:
+        read = reference.read_reports(load_reference_reports(data_dir))
+    except DataNotFoundError:
+        empty = pd.DataFrame(columns=["condition", "index", "truth", "reference_parser_label", "text", "label",
+                                      "evidence", "rule", "stop_reason", "outcome", "parser_outcome"])
+        return empty, (f"**`{REFERENCE_REPORTS_FILE}` is not in the data folder** (set `$CXR_DATA_DIR` to a folder "
+                       "holding it): the tables below are empty.")
+    cut = int((read["stop_reason"] == "max_new_tokens").sum())
+    return read, (f"{len(read)} reports of the earlier analysis ({', '.join(read['condition'].unique())}); "
+                  f"{cut} stop mid-sentence (cut off by its 150-token budget).")
+
+
+def cnn_operating_points(predictions: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """The CNN's test accuracy, sensitivity and specificity at its validation threshold and at 0.5
+    (MedMNIST v2's benchmark calls the larger softmax output, i.e. 0.5)."""
+    from cxr_lib.evaluate import binary_metrics
+
+    rows = {}
+    for name, cut in ((f"validation threshold ({threshold:.3f})", threshold), ("0.5, as MedMNIST v2", 0.5)):
+        metrics = binary_metrics(predictions["label"], (predictions["prob_pneumonia"] >= cut).astype(int))
+        rows[name] = {metric: str(estimate) for metric, estimate in metrics.items()}
+    return pd.DataFrame(rows).T
+
+
+def case_set_notes(case_sets: Mapping[str, CaseSet], within: Sequence[int] | None = None, small: int = 30) -> str:
+    """Markdown: the case sets under ``small`` cases (counting only those ``within`` the given indices,
+    when given), and how wide a proportion's 95% interval can be on each."""
+    from cxr_lib.evaluate import proportion_ci
+
+    def widest(n: int) -> float:
+        return max((proportion_ci(k, n).high - proportion_ci(k, n).low) / 2 for k in range(n + 1))
+
+    keep = None if within is None else {int(i) for i in within}
+    sizes = {name: len(cases) if keep is None else len(keep.intersection(cases.indices)) for name, cases in case_sets.items()}
+    sized = {name: n for name, n in sizes.items() if 0 < n < small}
+    if not sized:
+        return f"Every case set has at least {small} cases."
+    parts = [f"`{name}` has **{n} cases** (a proportion's 95% interval up to ±{100 * widest(n):.0f} points)"
+             for name, n in sorted(sized.items(), key=lambda item: item[1])]
+    return "Small sets: " + "; ".join(parts) + ". Read their rows for direction, not size."
+
+
+def primary_review(
+    predictions: pd.DataFrame, readings: pd.DataFrame, cutoff: "ReviewCutoff", case_sets: Mapping[str, CaseSet],
 ) -> pd.DataFrame:
-    """Corrections, new errors and net change per case set and review policy."""
-    from cxr_lib.evaluate import POLICIES, second_opinion, second_opinion_summary
+    """The primary analysis: the CNN alone against CNN + review (:mod:`cxr_lib.review`).
 
-    rows = []
-    for policy in POLICIES:
-        decisions = second_opinion(predictions, readings, policy, confidence)
-        rows += [{"policy": policy, "case set": name,
-                  **second_opinion_summary(decisions[decisions["index"].isin(cases.indices)])}
-                 for name, cases in case_sets.items()]
-    return pd.DataFrame(rows).set_index(["policy", "case set"])
+    On the whole test split when MedGemma read every case the review sends to it (``cnn-review`` or
+    ``test`` among the case sets); otherwise projected from the CNN's error sets and its correct
+    sample, and labelled so; with neither, a one-cell table saying what to add. One column as read, and
+    one each with every uncertain reading taken as pneumonia or as normal (the bounds).
+    """
+    from cxr_lib import review
+
+    variants = {"as read": None, "uncertain → pneumonia": "pneumonia", "uncertain → normal": "normal"}
+    decisions = {name: review.review(predictions, readings, cutoff, how) for name, how in variants.items()}
+    unread = int((decisions["as read"]["reviewed"] & decisions["as read"]["vlm"].isna()).sum())
+    if not unread:
+        scope = f"the whole test split: {len(predictions)} cases, every reviewed case read (nothing projected)"
+        columns = {name: review.net_change(d) for name, d in decisions.items()}
+    else:
+        errors = {i for n in ERROR_SETS if n in case_sets for i in case_sets[n].indices}
+        correct = case_sets.get("cnn-correct-sample")
+        if not errors or correct is None:
+            return pd.DataFrame({"as read": [f"NOT COMPUTED: {unread} case(s) the review sends to MedGemma were not "
+                                             f"run; add {REVIEW_SET!r} (or 'test') to case_sets, or the CNN's error "
+                                             "sets and its correct sample"]}, index=["scope"])
+        wrong = predictions["pred"] != predictions["label"]
+        scope = (f"PROJECTED onto the test split from enriched case sets ({len(errors)} CNN errors, "
+                 f"{len(correct)} sampled correct calls); {unread} reviewed cases were not run")
+        columns = {name: review.projected_net_change(
+            d[d["index"].isin(errors)], d[d["index"].isin(correct.indices)], int(wrong.sum()), int((~wrong).sum()))
+            for name, d in decisions.items()}
+    table = pd.DataFrame(columns)
+    return pd.concat([pd.DataFrame({name: [scope] for name in columns}, index=["scope"]), table])
 
 
-def projected_second_opinion(
-    predictions: pd.DataFrame, readings: pd.DataFrame, case_sets: Mapping[str, CaseSet],
-    policy: str = "vlm-on-disagreement",
-) -> pd.Series | None:
-    """What the review would do on the whole test split: corrections measured on the CNN's
-    errors, new errors on the sample of cases it got right (None without both sets)."""
-    from cxr_lib.evaluate import projected_net_change, second_opinion
+def review_by_case_set(
+    predictions: pd.DataFrame, readings: pd.DataFrame, cutoff: "ReviewCutoff", case_sets: Mapping[str, CaseSet],
+) -> pd.DataFrame:
+    """The review on each case set on its own (exploratory): the same columns as the primary analysis."""
+    from cxr_lib import review
 
-    decisions = second_opinion(predictions, readings, policy)
+    decisions = review.review(predictions, readings, cutoff)
+    rows = {name: review.net_change(decisions[decisions["index"].isin(cases.indices)])
+            for name, cases in case_sets.items() if name != REVIEW_SET}
+    return pd.DataFrame(rows).T
+
+
+def case_set_weights(predictions: pd.DataFrame, case_sets: Mapping[str, CaseSet], population: Sequence[int]) -> pd.DataFrame:
+    """Each disjoint CNN case set's share of ``population`` (test indices, e.g. those with a real image):
+    false positives, false negatives (or all errors) and correct calls. These weights turn per-set
+    results back into estimates for the population; the reference set and ``cnn-review`` get none."""
+    frame = predictions[predictions["index"].isin(list(population))]
+    wrong, label = frame["pred"] != frame["label"], frame["label"]
+    split = ({"cnn-false-positives": wrong & (label == 0), "cnn-false-negatives": wrong & (label == 1)}
+             if {"cnn-false-positives", "cnn-false-negatives"} <= set(case_sets) else {"cnn-errors": wrong})
+    strata = {**split, "cnn-correct-sample": ~wrong}
+    rows = {}
+    for name, members in strata.items():
+        if name not in case_sets:
+            raise ParameterError(f"weighting needs the case set {name!r}: add it to case_sets")
+        run = set(case_sets[name].indices) & set(frame["index"])
+        rows[name] = {"in the population": int(members.sum()), "weight": float(members.mean()), "cases run": len(run)}
+    return pd.DataFrame(rows).T.astype({"in the population": int, "cases run": int})
+
+
+def hr_availability(predictions: pd.DataFrame, hr: Any) -> pd.DataFrame:
+    """Per class: how many test images have a real high-resolution image, and the CNN's error rate
+    with and without one (Wilson CIs; Fisher's exact test of the difference)."""
+    from scipy.stats import fisher_exact
+
+    from cxr_lib.data import label_names
+    from cxr_lib.evaluate import proportion_ci
+
+    has = predictions["index"].map(hr.has).astype(bool)
     wrong = predictions["pred"] != predictions["label"]
-    error_sets = [c for n, c in case_sets.items() if n in ("cnn-errors", "cnn-false-positives", "cnn-false-negatives")]
-    correct = case_sets.get("cnn-correct-sample")
-    if not error_sets or correct is None:
-        return None
-    error_idx = {i for c in error_sets for i in c.indices}
-    result = projected_net_change(
-        decisions[decisions["index"].isin(error_idx)], decisions[decisions["index"].isin(correct.indices)],
-        n_errors_total=int(wrong.sum()), n_correct_total=int((~wrong).sum()),
-    )
-    return pd.Series(result, name=policy)
+    rows = {}
+    for code, name in label_names().items():
+        cls = predictions["label"] == code
+        a, b = wrong[cls & has], wrong[cls & ~has]
+        table = [[int(a.sum()), int((~a).sum())], [int(b.sum()), int((~b).sum())]]
+        rows[name] = {
+            "images": int(cls.sum()), "with a real image": int((cls & has).sum()),
+            "CNN error rate, with a real image": str(proportion_ci(int(a.sum()), len(a))),
+            "CNN error rate, without one": str(proportion_ci(int(b.sum()), len(b))),
+            "Fisher exact p": round(float(fisher_exact(table)[1]), 4) if len(a) and len(b) else float("nan"),
+        }
+    return pd.DataFrame(rows).T
 
 
 def run_prompt_grid(

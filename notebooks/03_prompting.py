@@ -24,6 +24,10 @@
 # trying prompts by hand (launched only when the `launch_app` parameter asks, so a headless run never
 # blocks).
 #
+# Everything in this notebook is **exploratory**: a few cases, every strategy and language, no test
+# and no interval. It shows how much the wording moves a reading; it confirms nothing. The primary
+# analysis (one prompt, `structured` in English, fixed in advance) is in the baseline notebook.
+#
 # **Overview.** 1) the prompt strategies; 2) the grid of readings; 3) a report in Arabic, right to
 # left; 4) the app; 5) summary.
 
@@ -38,6 +42,8 @@ data_dir: "Optional[str]" = None  # PneumoniaMNIST folder; None: $CXR_DATA_DIR, 
 results_dir: str = "results/notebooks"  # records cache goes here
 vlm_model: str = "google/medgemma-1.5-4b-it"  # hub id or a local folder (a stand-in in the offline profile)
 vlm_revision: "Optional[str]" = None  # hub commit to pin; None: the latest, recorded with each result
+vlm_endpoint: "Optional[str]" = None  # an OpenAI-compatible server (vLLM, cxr serve) to ask instead, e.g. "http://127.0.0.1:8000/v1"; vlm_model is then the name it serves
+endpoint_concurrency: int = 8  # requests in flight at once with vlm_endpoint (the server batches them)
 device: "Optional[str]" = None  # "cuda", "cpu", or None for CUDA when available
 load_in_4bit: bool = False  # 4-bit weights on CUDA (bitsandbytes) for small GPUs
 cases: list = [22, 1, 9]  # test indices to prompt
@@ -54,7 +60,8 @@ import pandas as pd
 from IPython.display import HTML, Markdown, display
 
 from cxr_lib import data, prompts, study
-from cxr_lib.vlm import GenerationSettings, load_vlm
+from cxr_lib.backends import open_vlm
+from cxr_lib.vlm import GenerationSettings
 
 pd.set_option("display.max_colwidth", 160)
 display(Markdown(study.model_banner(vlm_model)))
@@ -71,19 +78,21 @@ display(Markdown(study.model_banner(vlm_model)))
 pd.DataFrame(prompts.strategy_table(), columns=["strategy", "purpose", "prompt (English)"]).set_index("strategy")
 
 # %% [markdown]
-# ## The grid: strategy × language
+# ## The grid: strategy × language (exploratory)
 #
 # Each cell is the label read from one report (greedy decoding, so the grid is reproducible).
 
 # %%
 test = data.load_split("test", data_dir=data_dir)
-vlm = load_vlm(vlm_model, revision=vlm_revision, device=device, load_in_4bit=load_in_4bit, lazy=True)  # loads on first use
+vlm = open_vlm(vlm_model, endpoint=vlm_endpoint, concurrency=endpoint_concurrency, revision=vlm_revision, device=device,
+               load_in_4bit=load_in_4bit, lazy=True)  # loads on first use, or asks the server at vlm_endpoint
 settings = GenerationSettings(max_new_tokens=max_new_tokens, seed=seed, batch_size=len(cases))
 grid = study.run_prompt_grid(vlm, test, cases, strategies, languages, settings=settings, results_dir=results_dir, condition=upscaler)
 grid.pivot_table(index=["index", "truth", "prompt_strategy"], columns="language", values="label", aggfunc="first")
 
 # %% [markdown]
-# How often each strategy's reports reach a clear call, and how often they are cut off:
+# How often each strategy's reports reach a clear call (the rest are abstentions: *uncertain*, or cut
+# off by the token budget before their verdict), and how often they are cut off:
 
 # %%
 grid.assign(clear=grid["label"] != "uncertain", cut_off=grid["stop_reason"] == "max_new_tokens").groupby("prompt_strategy")[["clear", "cut_off"]].mean().round(2)
@@ -117,7 +126,8 @@ if launch_app:
 # ## Summary
 #
 # - The grid shows how much a reading depends on wording and language; a second opinion whose answer
-#   flips with the phrasing is not one to rely on.
+#   flips with the phrasing is not one to rely on. With a few cases and no interval, it is a reason to
+#   fix one prompt in advance, not a ranking of prompts.
 # - The `structured` strategy's final line makes readings comparable across languages; free-text
 #   reports in other languages are harder to read reliably and are more often *uncertain*.
 # - If a banner above says *stand-in*, the reports are random text and test the pipeline only.

@@ -121,6 +121,7 @@ def test_unknown_workload_is_one_clear_error(tmp_path):
     assert main(["bench", "--quick", "--only", "nonsense", "--out", str(tmp_path / "b.json")]) == 2
 
 
+@pytest.mark.slow  # every workload, two local servers included: ~45 s here
 def test_quick_bench_writes_json_of_the_documented_shape(tmp_path, capsys):
     from cxr_lib.bench import WORKLOADS
     from cxr_lib.cli import main
@@ -156,7 +157,11 @@ def test_quick_bench_writes_json_of_the_documented_shape(tmp_path, capsys):
     assert 0 <= w["scoring"]["score"] <= 1
     assert w["swin2sr"]["output_shape"] == [112, 112]
     assert w["batching"]["identical_outputs"] is True
-    assert results["must_show"] == []  # quick figures are never judged
+    # The endpoint path at 1, 4 and 16 requests in flight, beside in-process, with the reports compared.
+    e = w["endpoint"]
+    assert e["in_process"]["batch_1"]["images_per_min"] > 0 and set(e["cxr_serve"]) == {"1", "4", "16"}
+    assert all(run["identical_reports"] == e["images"] for run in e["cxr_serve"].values())
+    assert results["targets"] == []  # quick figures are never judged
     assert "QUICK" in capsys.readouterr().out
     # Rerunning one workload keeps the others (same mode and device) and says so.
     assert main(["bench", "--quick", "--only", "swin2sr", "--out", str(out)]) == 0

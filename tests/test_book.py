@@ -17,11 +17,11 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize("name", ["offline", "full"])
 def test_shipped_profiles_match_the_notebooks(name: str) -> None:
     profile = book.load_profile(ROOT / "profiles" / f"{name}.yaml")
-    subs = {"results": "/tmp/r", "stand_ins": "/tmp/r/stand_ins"}
+    subs = {"results": "results/x", "stand_ins": "results/x/stand_ins"}
     for notebook in book.NOTEBOOKS:
         parameters = book.notebook_parameters(profile, notebook, subs)
         book.check_parameters(ROOT / "notebooks" / f"{notebook}.ipynb", parameters)
-        assert parameters["results_dir"] == "/tmp/r"
+        assert parameters["results_dir"] == "results/x"
     assert profile.stand_ins is (name == "offline")
 
 
@@ -84,7 +84,7 @@ def test_unreachable_model_stops_before_long_work(monkeypatch: pytest.MonkeyPatc
 def test_make_book_without_models_is_one_line(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "HOME": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-m", "cxr_lib.book", "--profile", str(ROOT / "profiles" / "full.yaml"), "--results", str(tmp_path / "r")],
+        [sys.executable, "-m", "cxr_lib", "book", "--root", str(ROOT), "--profile", "full", "--results", str(tmp_path / "r")],
         capture_output=True, text=True, env=env, timeout=120,
     )
     assert result.returncode == 2
@@ -126,3 +126,20 @@ def test_execution_key_tracks_notebook_parameters_and_code(tmp_path: Path) -> No
     assert book.is_up_to_date(target, key) and not book.is_up_to_date(target, book.execution_key(source, {"seed": 2}))
     target.write_text("{ not json")
     assert not book.is_up_to_date(target, key)
+
+
+def test_root_must_be_a_checkout(tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match="not a checkout of the project"):
+        book.BookProject.at(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "cxr_lib", "book", "--root", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "--root" in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written into a folder that is not a checkout
+
+
+def test_profiles_by_name_or_file() -> None:
+    project = book.BookProject.at(ROOT)
+    assert project.profile_path("offline") == ROOT / "profiles" / "offline.yaml"
+    assert project.profile_path("profiles/full.yaml").resolve() == ROOT / "profiles" / "full.yaml"
+    assert project.relative(ROOT / "results" / "x") == "results/x"

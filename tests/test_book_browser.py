@@ -1,20 +1,18 @@
 """The built book in headless Chromium: every page loads, every image renders, no error output.
 
-Uses the book that `make demo` built (``_build/html``) when it is there; otherwise builds it with
-the offline profile first (a few minutes).
+Uses the offline book built once per session on a copy of the project (the ``offline_book``
+fixture), never the checkout's own ``_build``.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from cxr_lib.book import BUILD_DIR, ROOT, STAND_IN_ANNOUNCEMENT
+from conftest import BuiltBook
+from cxr_lib.book import STAND_IN_ANNOUNCEMENT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PAGES = ("index.html", "book/executed/01_baseline.html", "book/executed/02_super_resolution.html",
@@ -26,13 +24,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def book_html(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    html = BUILD_DIR / "html"
-    if not (html / "book" / "executed" / "03_prompting.html").is_file():
-        results = tmp_path_factory.mktemp("demo")
-        subprocess.run([sys.executable, "-m", "cxr_lib.book", "--profile", str(ROOT / "profiles" / "offline.yaml"),
-                        "--results", str(results)], check=True, cwd=ROOT, env=dict(os.environ), timeout=1200)
-    return html
+def book_html(offline_book: BuiltBook) -> Path:
+    return offline_book.html
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +60,6 @@ def test_page_renders_images_without_errors(book_html: Path, browser, page_path:
 
 
 def test_stand_in_banner_on_every_page(book_html: Path, browser) -> None:
-    config = (BUILD_DIR / "_config.offline.yml")
-    if not config.is_file():
-        pytest.skip("the book was not built with the offline profile")
     page = browser.new_page()
     for page_path in PAGES:
         page.goto((book_html / page_path).as_uri())

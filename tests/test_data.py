@@ -33,7 +33,7 @@ def run_cli(*args: str, env_data: Path | None = None) -> subprocess.CompletedPro
 
     env = dict(os.environ)
     env["CXR_DATA_DIR"] = str(env_data) if env_data else ""
-    env["HOME"] = str(env_data or "/nonexistent")  # keeps ~/.medmnist out of the search
+    env["HOME"] = "/nonexistent"  # keeps ~/.medmnist out of the search (and nothing is written beside the data)
     return subprocess.run([sys.executable, "-m", "cxr_lib", *args], capture_output=True, text=True, env=env)
 
 

@@ -157,3 +157,160 @@ def test_cli_fidelity_bad_input(argv, message, tmp_path: Path, capsys, data_dir)
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and err.startswith("cxr: error: ") and message in err, err
     assert not (tmp_path / "f.csv").exists()
+
+
+# --------------------------------------------------------------------------- Real-ESRGAN, paired differences, committed tables
+
+FAST = "realesr-animevideov3-x4"
+
+
+@pytest.fixture(scope="module")
+def small_table(test_split, hr, indices) -> pd.DataFrame:
+    return fidelity_table(test_split, hr, ["bicubic", "lanczos", FAST], indices[:6])
+
+
+def test_real_esrgan_rows_are_real_and_labelled(small_table) -> None:
+    rows = small_table[small_table["method"] == FAST]
+    assert len(rows) == 6 * 2 and not rows["stand_in"].any() and (rows["model"] == FAST).all()
+    assert rows["revision"].str.contains("sha256:").all() and (rows["ms_per_image"] > 0).all()
+    summary = summarise_fidelity(small_table)
+    text, markdown = summary_text(summary), summary_markdown(summary)
+    assert "Real-ESRGAN animevideov3 (real weights)" in text and "| Real-ESRGAN animevideov3 (real weights) | 224 | 6 |" in markdown
+    assert "STAND-IN" not in markdown and "swin2sr" not in markdown.lower()
+
+
+def test_paired_differences_match_per_image_arithmetic(small_table) -> None:
+    from cxr_lib.fidelity import paired_differences, paired_findings, paired_markdown
+
+    paired = paired_differences(small_table)
+    assert set(paired["method"]) == {"bicubic", FAST} and (paired["baseline"] == "lanczos").all()
+    row = paired.query("method == @FAST and size == 224").iloc[0]
+    a = small_table.query("method == @FAST and size == 224").set_index("index")["psnr"]
+    b = small_table.query("method == 'lanczos' and size == 224").set_index("index")["psnr"]
+    assert row["d_psnr"] == pytest.approx((a - b).mean()) and row["d_psnr_low"] < row["d_psnr"] < row["d_psnr_high"]
+    assert row["closer_psnr"] == pytest.approx(((a - b) > 0).mean()) and row["n"] == 6
+    assert "| Real-ESRGAN animevideov3 (real weights) | 224 | 6 |" in paired_markdown(paired)
+    assert "Real-ESRGAN animevideov3 (real weights) at 224×224: further from the real image than lanczos" in paired_findings(paired)
+    assert paired_differences(small_table[small_table["method"] != "lanczos"]).empty
+
+
+def test_fidelity_markdown_names_models_speed_and_file(small_table, tmp_path: Path) -> None:
+    from cxr_lib.fidelity import FidelityRun, describe_model, paired_differences, write_fidelity
+    from cxr_lib.realesrgan import default_realesrgan
+
+    run = FidelityRun(small_table, summarise_fidelity(small_table), 1.5, paired_differences(small_table),
+                      {FAST: describe_model(default_realesrgan(FAST))})
+    csv, md = write_fidelity(run, tmp_path / "f.csv", tmp_path / "f.md")
+    page = md.read_text()
+    assert "## Image by image, against Lanczos" in page and "## Models" in page and "ncnn on the CPU" in page
+    assert "Real-ESRGAN animevideov3 (real weights) " in page and " ms" in page
+    assert str(tmp_path) not in page and "--out FILE.csv" in page  # no local paths in a page
+    assert list(pd.read_csv(csv).columns) == list(FIDELITY_COLUMNS)
+
+
+@pytest.fixture()
+def committed_csv(small_table, tmp_path: Path) -> Path:
+    path = tmp_path / "committed.csv"
+    small_table.to_csv(path, index=False, float_format="%.6g")
+    return path
+
+
+def test_load_committed_returns_checked_rows(committed_csv, small_table, test_split, hr, indices) -> None:
+    from cxr_lib.fidelity import load_committed
+
+    rows = load_committed(committed_csv, test_split, hr, [FAST], indices[:4], spot_check=1)
+    assert set(rows["method"]) == {FAST} and sorted(set(rows["index"])) == sorted(indices[:4]) and len(rows) == 8
+    assert list(rows.columns) == list(FIDELITY_COLUMNS)
+
+
+def _broken(table: pd.DataFrame, how: str) -> pd.DataFrame:
+    table = table.copy()
+    first = table.index[table["method"] == FAST][0]
+    if how == "stranger":
+        table.loc[first, "index"] = NO_REFERENCE
+    elif how == "label":
+        table.loc[table["index"] == table.loc[first, "index"], "label"] = 1 - table.loc[first, "label"]
+    elif how == "stand-in":
+        table["stand_in"] = True
+    elif how == "duplicate":
+        table = pd.concat([table, table.iloc[[0]]])
+    elif how == "missing":
+        table = table[table["method"] != FAST]
+    elif how == "values":
+        table.loc[(table["method"] == FAST), "psnr"] += 1.0
+    elif how == "columns":
+        table = table.drop(columns=["ssim"])
+    elif how == "empty":
+        table["ssim"] = table["ssim"].astype(object)
+        table.loc[first, "ssim"] = "n/a"
+    return table
+
+
+@pytest.mark.parametrize("how, message", [
+    ("stranger", f"scores test index {NO_REFERENCE}, which has no real high-resolution image"),
+    ("label", "the wrong label"),
+    ("stand-in", "rows made by a stand-in model"),
+    ("duplicate", "repeats an (index, method, size) row"),
+    ("missing", f"lacks {FAST} at 224×224 for 6 of 6 images"),
+    ("values", "recomputed now"),
+    ("columns", "lacks columns ssim"),
+    ("empty", "empty or non-numeric PSNR or SSIM values"),
+])
+def test_load_committed_rejects_a_table_that_does_not_match(how, message, small_table, tmp_path: Path, test_split, hr, indices) -> None:
+    from cxr_lib.errors import DataError
+    from cxr_lib.fidelity import load_committed
+
+    path = tmp_path / "bad.csv"
+    _broken(small_table, how).to_csv(path, index=False)
+    with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")) as info:
+        load_committed(path, test_split, hr, [FAST], indices[:6], spot_check=1)
+    assert "\n" not in str(info.value)
+
+
+def test_load_committed_missing_file(tmp_path: Path, test_split, hr) -> None:
+    from cxr_lib.errors import DataError
+    from cxr_lib.fidelity import load_committed
+
+    with pytest.raises(DataError, match="does not exist: write it with cxr fidelity --methods realesrgan-x4plus"):
+        load_committed(tmp_path / "none.csv", test_split, hr, ["realesrgan-x4plus"])
+
+
+def test_combined_scores_live_and_committed(committed_csv, test_split, hr, indices) -> None:
+    from cxr_lib.errors import ParameterError
+    from cxr_lib.fidelity import combined_scores
+
+    table, note = combined_scores(test_split, hr, ["lanczos"], str(committed_csv), [FAST], indices[:6], spot_check=1)
+    assert sorted(set(table["method"])) == ["lanczos", FAST] and len(table) == 2 * 6 * 2
+    assert note.startswith("Computed now: lanczos.") and "Real-ESRGAN animevideov3 (real weights)" in note
+    assert "the same 6 test images" in note
+    with pytest.raises(ParameterError, match="both computed now and read from a file"):
+        combined_scores(test_split, hr, [FAST], str(committed_csv), [FAST], indices[:6])
+    with pytest.raises(ParameterError, match="no committed fidelity table"):
+        combined_scores(test_split, hr, ["lanczos"], None, [FAST], indices[:6])
+
+
+def test_committed_realesrgan_table_matches_the_data(test_split, hr) -> None:
+    """The committed x4plus scores cover all 555 references and one image recomputes to the same values."""
+    from cxr_lib.fidelity import load_committed
+
+    path = Path(__file__).resolve().parents[1] / "artifacts" / "fidelity" / "fidelity_realesrgan.csv"
+    rows = load_committed(path, test_split, hr, ["realesrgan-x4plus"], spot_check=1)
+    assert rows["index"].nunique() == len(hr.available(test_split.indices)) == 555
+    assert set(rows["size"]) == {224, 112} and not rows["stand_in"].any()
+
+
+def test_error_map_figure_labels_real_weights_and_stand_ins(test_split, hr, sr) -> None:
+    from cxr_lib.plots import fidelity_cases_figure
+
+    cases = fidelity_cases(test_split, hr, [22], ["lanczos", FAST, "swin2sr"], size=112, sr_model=sr)
+    assert cases[0].titles == {"lanczos": "lanczos", FAST: "Real-ESRGAN animevideov3 (real weights)",
+                               "swin2sr": "swin2sr (STAND-IN)"}
+    assert cases[0].outputs[FAST].shape == cases[0].hr.shape == (112, 112)
+    fig = fidelity_cases_figure(cases)
+    heading = fig._suptitle.get_text()
+    assert "Real-ESRGAN: real weights" in heading and f"swin2sr: {STAND_IN_LABEL}" in heading
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "Real-ESRGAN\nanimevideov3\n(real weights)" in titles and "swin2sr\n(STAND-IN)" in titles
+    assert len(fig.axes) == 1 * (2 + 2 * 3) + 1  # input, 3 outputs, HR, 3 error maps, colour bar
+    only_real = fidelity_cases_figure(fidelity_cases(test_split, hr, [22], ["lanczos", FAST], size=112))
+    assert "STAND-IN" not in only_real._suptitle.get_text()

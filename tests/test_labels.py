@@ -69,7 +69,7 @@ SENTENCES = [
     ("An infiltrate cannot be ruled out.", "uncertain", "An infiltrate cannot be ruled out."),
     ("Possible right lower lobe consolidation.", "uncertain", "Possible right lower lobe consolidation."),
     ("The opacity may represent pneumonia.", "uncertain", "The opacity may represent pneumonia."),
-    ("Suspicious for pneumonia.", "uncertain", "Suspicious for pneumonia."),
+    ("Suspicious for pneumonia.", "pneumonia", "Suspicious for pneumonia."),
     ("Equivocal left basilar consolidation.", "uncertain", "Equivocal left basilar consolidation."),
     ("Atelectasis versus pneumonia at the left base.", "uncertain", "Atelectasis versus pneumonia at the left base."),
     ("Questionable infiltrate in the lingula.", "uncertain", "Questionable infiltrate in the lingula."),
@@ -82,6 +82,53 @@ SENTENCES = [
     # Non-specific findings do not decide pneumonia.
     ("Patchy opacity in the right lower zone.", "uncertain", "Patchy opacity in the right lower zone."),
     ("Mild perihilar haziness without consolidation.", "normal", "Mild perihilar haziness without consolidation."),
+    # Contractions negate like their long forms.
+    ("The X-ray doesn't show pneumonia.", "normal", "The X-ray doesn't show pneumonia."),
+    ("There isn't any consolidation.", "normal", "There isn't any consolidation."),
+    ("I don't see consolidation.", "normal", "I don't see consolidation."),
+    ("There aren't any infiltrates.", "normal", "There aren't any infiltrates."),
+    ("We can't see any pneumonia.", "normal", "We can't see any pneumonia."),
+    ("The lungs don’t show any consolidation.", "normal", "The lungs don’t show any consolidation."),
+    ("Pneumonia isn't seen.", "normal", "Pneumonia isn't seen."),
+    ("Consolidation hasn't been identified.", "normal", "Consolidation hasn't been identified."),
+    # "X is not seen / identified", "absent X", "X absent".
+    ("Pneumonia is not seen.", "normal", "Pneumonia is not seen."),
+    ("Consolidation is not identified.", "normal", "Consolidation is not identified."),
+    ("Absent pneumonia.", "normal", "Absent pneumonia."),
+    ("Absent focal consolidation.", "normal", "Absent focal consolidation."),
+    ("Consolidation absent.", "normal", "Consolidation absent."),
+    # The certainty scale: ≈ 25 % or less is a negation, before or after the finding.
+    ("Pneumonia is not likely.", "normal", "Pneumonia is not likely."),
+    ("Pneumonia less likely.", "normal", "Pneumonia less likely."),
+    ("Less likely pneumonia.", "normal", "Less likely pneumonia."),
+    ("Mild peribronchial thickening; pneumonia is not favored.", "normal",
+     "Mild peribronchial thickening; pneumonia is not favored."),
+    ("Pneumonia is not favoured.", "normal", "Pneumonia is not favoured."),
+    ("Pneumonia is doubtful.", "normal", "Pneumonia is doubtful."),
+    # ≈ 50 %: uncertain, however much negation the phrase holds.
+    ("Pneumonia cannot be completely excluded.", "uncertain", "Pneumonia cannot be completely excluded."),
+    ("Early pneumonia is not entirely excluded.", "uncertain", "Early pneumonia is not entirely excluded."),
+    ("Pneumonia is not completely ruled out.", "uncertain", "Pneumonia is not completely ruled out."),
+    ("Pneumonia can't be entirely excluded.", "uncertain", "Pneumonia can't be entirely excluded."),
+    ("Superimposed pneumonia is difficult to exclude.", "uncertain", "Superimposed pneumonia is difficult to exclude."),
+    ("It is difficult to exclude superimposed pneumonia.", "uncertain",
+     "It is difficult to exclude superimposed pneumonia."),
+    ("It is difficult to definitively rule out pneumonia.", "uncertain",
+     "It is difficult to definitively rule out pneumonia."),
+    ("Cannot rule out pneumonia.", "uncertain", "Cannot rule out pneumonia."),
+    ("The findings may be consistent with pneumonia.", "uncertain", "The findings may be consistent with pneumonia."),
+    ("Pneumonia is excluded.", "normal", "Pneumonia is excluded."),
+    # ≈ 75 % and above: a call, whichever word says it.
+    ("Findings are suggestive of pneumonia.", "pneumonia", "Findings are suggestive of pneumonia."),
+    ("Right basilar opacity concerning for consolidation.", "pneumonia",
+     "Right basilar opacity concerning for consolidation."),
+    ("Findings are worrisome for pneumonia.", "pneumonia", "Findings are worrisome for pneumonia."),
+    ("Pneumonia is suspected.", "pneumonia", "Pneumonia is suspected."),
+    ("Pneumonia is favored.", "pneumonia", "Pneumonia is favored."),
+    ("Pneumonia is probable.", "pneumonia", "Pneumonia is probable."),
+    ("No opacity suggestive of pneumonia.", "normal", "No opacity suggestive of pneumonia."),
+    ("There are no clear opacities that would strongly suggest pneumonia.", "normal",
+     "There are no clear opacities that would strongly suggest pneumonia."),
     # Nothing about the lungs.
     ("The heart is normal in size.", "uncertain", ""),
     ("Heart size within normal limits.", "uncertain", ""),
@@ -158,7 +205,7 @@ REPORTS_INLINE = [
      "Impression: No acute cardiopulmonary process."),
     ("FINDINGS: The lungs are clear.\nIMPRESSION: Early right lower lobe pneumonia.", "pneumonia",
      "Early right lower lobe pneumonia."),
-    ("The lungs appear clear. In conclusion, the findings are suspicious for early pneumonia.", "uncertain",
+    ("The lungs appear clear. In conclusion, the findings are suspicious for early pneumonia.", "pneumonia",
      "In conclusion, the findings are suspicious for early pneumonia."),
     ("Left lower lobe consolidation. Overall, no convincing evidence of pneumonia.", "normal",
      "Overall, no convincing evidence of pneumonia."),
@@ -278,3 +325,42 @@ def test_a_final_answer_line_at_the_end_decides(text: str, token: str) -> None:
     reading = read_report(text + "\n\n**Final answer: " + token + "**")
     assert reading.rule == "final-answer"
     assert reading.label == token.lower()
+
+
+# ------------------------------------------------------------------------------------------
+# The earlier analysis's 20 real MedGemma reports (in the data folder, not in this repository):
+# each reading and the kind of sentence that decided it, checked by eye once and pinned here.
+
+REFERENCE_READINGS = {  # (condition, test index) → (label, rule, a word the deciding sentence holds)
+    **{("lanczos", i): ("normal", "impression-negated", "pneumonia") for i in (1, 9, 44, 61, 67, 68, 71, 78)},
+    ("lanczos", 22): ("normal", "finding-negated", "pneumonia"),  # cut off before its conclusion
+    ("lanczos", 39): ("normal", "finding-negated", "pneumonia"),  # cut off inside its conclusion
+    **{("swin2sr", i): ("normal", "impression-negated", "pneumonia") for i in (1, 22, 39, 44, 61, 67, 68, 71, 78)},
+    ("swin2sr", 9): ("normal", "impression-normal", "lungs appear clear"),
+}
+
+
+def test_the_earlier_analysis_reports_are_read_as_they_say(data_dir: Path) -> None:
+    from cxr_lib.data import REFERENCE_REPORTS_FILE, load_reference_reports
+
+    if not (data_dir / REFERENCE_REPORTS_FILE).is_file():
+        pytest.skip(f"no {REFERENCE_REPORTS_FILE} in {data_dir}")
+    reports = load_reference_reports(data_dir)
+    assert sorted(zip(reports["condition"], reports["index"])) == sorted(REFERENCE_READINGS)
+    for condition, index, text in zip(reports["condition"], reports["index"], reports["text"]):
+        label, rule, word = REFERENCE_READINGS[(condition, index)]
+        reading = read_report(text)
+        assert (reading.label, reading.rule) == (label, rule), (condition, index, reading)
+        assert word in reading.evidence.lower() and reading.evidence in plain_text(text), (condition, index, reading)
+
+
+def test_a_cut_off_report_keeps_only_a_verdict_it_reached() -> None:
+    concluded = "Lungs: clear.\nConclusion: There is no evidence of pneumonia.\nDisclaimer: This analysis is"
+    unfinished = "Lungs: no consolidation.\n3. Pneumonia: it is difficult to rule out. There are no clear"
+    assert read_report(concluded, cut_off=True) == read_report(concluded)
+    reading = read_report(unfinished, cut_off=True)
+    assert (reading.label, reading.rule) == ("uncertain", "cut-off")
+    assert reading.evidence == read_report(unfinished).evidence != ""
+    final = "Right lower lobe consolidation.\nFinal answer: PNEUMONIA\nThe"
+    assert read_report(final, cut_off=True).label == "pneumonia"
+    assert read_report("Right lower lobe consolidation. The heart", cut_off=True).rule == "cut-off"

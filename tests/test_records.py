@@ -95,13 +95,21 @@ def test_unwritable_results_folder(tmp_path):
 
 
 def test_frame():
-    records = [make_record(), make_record(index=1, truth=0, label="pneumonia", stop_reason="max_new_tokens"),
-               make_record(index=9, truth=0, label="uncertain", p_pneumonia=None)]
+    records = [make_record(),
+               make_record(index=1, truth=0, text="Right lower lobe consolidation.", label="pneumonia",
+                           stop_reason="max_new_tokens"),
+               make_record(index=9, truth=0, label="uncertain", p_pneumonia=None),
+               make_record(index=5, truth=0, text="Impression: no pneumonia. Note that", stop_reason="max_new_tokens")]
     frame = records_frame(records)
     assert list(frame.columns) == FRAME_COLUMNS
-    assert frame["index"].tolist() == [22, 1, 9]
-    assert frame["correct"].tolist() == [False, False, None]
-    assert frame["cut_off"].tolist() == [False, True, False]
-    assert frame["truth_name"].tolist() == ["pneumonia", "normal", "normal"]
+    assert frame["index"].tolist() == [22, 1, 9, 5]
+    # read again from the text: a stale stored label does not survive; a cut-off report without its
+    # verdict is an abstention, one that had concluded keeps its reading
+    assert frame["label"].tolist() == ["normal", "uncertain", "normal", "normal"]
+    assert frame["rule"].tolist()[1] == "cut-off"
+    assert frame["outcome"].tolist() == ["wrong", "abstained", "right", "right"]
+    assert frame["correct"].tolist() == [False, False, True, True]
+    assert frame["cut_off"].tolist() == [False, True, False, True]
+    assert frame["truth_name"].tolist() == ["pneumonia", "normal", "normal", "normal"]
     assert frame["key"].tolist() == [r.key for r in records]
     assert records_frame([]).empty

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from cxr_lib.book import EXECUTED_DIR, ROOT
+from conftest import FAKE_TOKEN, ROOT, BuiltBook, run_book
 from cxr_lib.records import ResultCache
 
-FAKE_TOKEN = "hf_" + "FAKEtoken" * 4 + "00"  # built here so no token-shaped string is committed
 CASES = [1, 9, 22, 39, 44, 61, 67, 68]
 
 RUN_SCRIPT = """
@@ -82,13 +81,6 @@ def test_unusable_results_folder_is_one_line(stand_in_dir: Path, data_dir: Path,
     assert len(lines) == 1 and str(blocker) in lines[0] and "Traceback" not in result.stderr, result.stderr
 
 
-def demo(results: Path, env: dict[str, str], build: bool) -> None:
-    args = [sys.executable, "-m", "cxr_lib.book", "--profile", str(ROOT / "profiles" / "offline.yaml"), "--results", str(results)]
-    if not build:
-        args.append("--no-book")
-    subprocess.run(args, check=True, cwd=ROOT, env=env, timeout=1200, capture_output=True)
-
-
 def comparable_records(results: Path) -> dict[tuple, dict]:
     """Records by what they describe; the stand-ins' folder (in model_id) differs between runs,
     their content fingerprint (revision) must not."""
@@ -104,15 +96,15 @@ def comparable_records(results: Path) -> dict[tuple, dict]:
 
 
 @pytest.mark.slow
-def test_offline_demo_keeps_no_secret_and_is_deterministic(data_dir: Path, tmp_path: Path) -> None:
-    env = {**os.environ, "HF_TOKEN": FAKE_TOKEN, "HUGGING_FACE_HUB_TOKEN": FAKE_TOKEN}
-    first, second = tmp_path / "first", tmp_path / "second"
-    demo(first, env, build=True)
-    written = [p for folder in (first, EXECUTED_DIR, ROOT / "_build" / "html") for p in folder.rglob("*") if p.is_file()]
+def test_offline_demo_keeps_no_secret_and_is_deterministic(offline_book: BuiltBook) -> None:
+    written = [p for folder in (offline_book.results, offline_book.executed, offline_book.html)
+               for p in folder.rglob("*") if p.is_file()]
     assert len(written) > 50
     leaked = [p for p in written if FAKE_TOKEN.encode() in p.read_bytes()]
     assert leaked == []
-    demo(second, env, build=False)
-    a, b = comparable_records(first), comparable_records(second)
+    second = offline_book.root / "results" / "second"
+    finished = run_book(offline_book.root, second, offline_book.env, "--no-book", "--force")
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    a, b = comparable_records(offline_book.results), comparable_records(second)
     assert len(a) > 20 and a.keys() == b.keys()
     assert all(a[name] == b[name] for name in a)

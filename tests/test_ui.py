@@ -107,9 +107,10 @@ def test_cli_starts_in_under_30_seconds(server):
 
 
 def test_report_and_reading_come_back(client, server):
-    report, reading, verdict, md_path, json_path, record = generate(client)
+    report, reading, verdict, md_path, json_path, record, thought = generate(client)
     assert isinstance(report, str) and report.strip()
     assert record["report"] == report
+    assert record["thought"] == thought and record["thought_state"] in ("none", "closed", "unclosed")
     assert record["reading"]["label"] in ("normal", "pneumonia", "uncertain")
     assert "Reading:" in verdict and "Ground truth: **pneumonia**" in verdict
     assert "".join(part["token"] for part in reading) == report  # the highlighted text is the whole report
@@ -145,9 +146,10 @@ def test_greedy_is_deterministic_and_sampling_is_seeded(client):
 
 
 def test_arabic_prompt_and_score(client):
-    *_, record = generate(client, language="ar", score=True)
+    *_, record, _ = generate(client, language="ar", score=True)
     assert record["language"] == "ar" and record["prompt"].endswith("Please answer in Arabic.")
     assert 0.0 <= record["p_pneumonia"] <= 1.0
+    assert record["p_thought"] is None or 0.0 <= record["p_thought"] <= 1.0
 
 
 def test_preview_shows_original_model_view_and_hr(client):
@@ -173,7 +175,7 @@ def test_preset_fills_the_prompt(client):
 def test_uploads_in_any_format_get_a_report(client, tmp_path, name):
     file_name, write = image_cases.GOOD[name]
     path = write(tmp_path / file_name)
-    report, *_, record = generate(client, source="uploaded file", upload=handle_file(str(path)))
+    report, *_, record, _ = generate(client, source="uploaded file", upload=handle_file(str(path)))
     assert report and record["input"]["file_name"] == file_name and record["input"]["ground_truth"] is None
 
 

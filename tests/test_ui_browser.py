@@ -1,13 +1,20 @@
 """The app in headless Chromium (Debian's ``chromium``): pick an example, generate, read the stream.
 
-Also checks that an Arabic report is laid out right to left, and saves the screenshot the book's
-UI page shows (``book/images/ui_screenshot.png``). Skipped when ``/usr/bin/chromium`` is absent
-(``make browser`` installs it).
+Also checks that an Arabic report is laid out right to left, and takes a screenshot of the page
+(under the test's temporary folder; ``pytest tests/test_ui_browser.py --update-screenshot`` also copies
+it to ``book/images/ui_screenshot.png``, the picture on the book's app page). Skipped when
+``/usr/bin/chromium`` is absent (``make browser`` installs it).
+
+A generation counts as finished when the record panel shows a *new* record id and nothing on the
+page is still generating: Gradio drops a click on Generate while the previous generation is pending,
+so a test that moved on earlier (say, when the record panel only showed Gradio's "processing" timer)
+would leave a stream running into the next test.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -19,7 +26,7 @@ pytestmark = pytest.mark.browser
 CHROMIUM = Path(os.environ.get("CXR_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOT = Path(__file__).resolve().parents[1] / "book" / "images" / "ui_screenshot.png"
+BOOK_SCREENSHOT = Path(__file__).resolve().parents[1] / "book" / "images" / "ui_screenshot.png"
 
 # Records every value the report box shows, so the test can see the text grow while it streams.
 WATCH_REPORT = """() => {
@@ -56,18 +63,32 @@ def page(request, tmp_path_factory):
             browser.close()
 
 
+# The id of the record shown in the record panel (null before the first generation).
+RECORD_ID = """() => {
+  const m = document.querySelector('#record').innerText.match(/"id"\\s*:\\s*"([0-9a-f]{12})"/);
+  return m ? m[1] : null;
+}"""
+# Finished: a new record id, and no component still streaming or showing a pending status.
+FINISHED = f"""before => ({RECORD_ID})() !== before
+  && document.querySelectorAll('.generating').length === 0
+  && !document.body.innerText.includes('processing |')"""
+
+
+def record_id(page) -> str | None:
+    """The id of the record the page shows."""
+    return page.evaluate(RECORD_ID)
+
+
 def generate_and_watch(page) -> list[str]:
-    """Click Generate; return the report box's successive values until the reading appears."""
-    before = page.locator("#record").inner_text()  # each record has a new id: it changes when a run ends
+    """Click Generate; return the report box's successive values once the generation has finished."""
+    before = record_id(page)
     page.evaluate(WATCH_REPORT)
     page.locator("#generate").click()
-    page.wait_for_function("before => document.querySelector('#record').innerText !== before"
-                           " && document.querySelector('#verdict').innerText.includes('Reading')", arg=before)
-    page.wait_for_timeout(200)
+    page.wait_for_function(FINISHED, arg=before)
     return page.evaluate("() => { clearInterval(window.__watch); return window.__seen; }")
 
 
-def test_pick_an_example_generate_and_read_the_stream(page):
+def test_pick_an_example_generate_and_read_the_stream(page, tmp_path, request):
     from cxr_lib.stand_ins import STAND_IN_LABEL
 
     assert STAND_IN_LABEL in page.locator("#stand-in-banner").inner_text()
@@ -89,9 +110,11 @@ def test_pick_an_example_generate_and_read_the_stream(page):
     reading = page.locator("#reading").inner_text()
     assert final.split()[0] in reading  # the report appears in the highlighted reading
 
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
-    assert SCREENSHOT.stat().st_size > 20_000
+    screenshot = tmp_path / "ui_screenshot.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    assert screenshot.stat().st_size > 20_000
+    if request.config.getoption("--update-screenshot"):
+        shutil.copyfile(screenshot, BOOK_SCREENSHOT)
 
 
 def test_arabic_report_is_right_to_left(page):
@@ -113,10 +136,12 @@ def test_arabic_report_is_right_to_left(page):
 def test_bad_input_shows_a_message_in_the_page(page):
     prompt = page.locator("#prompt textarea")
     original = prompt.input_value()
+    before = record_id(page)
     prompt.fill("   ")
     prompt.blur()
-    page.wait_for_timeout(300)
     page.locator("#generate").click()
     page.locator("[data-testid=toast-text]", has_text="the prompt is empty").first.wait_for()
+    assert record_id(page) == before  # nothing was generated
     prompt.fill(original)
     assert generate_and_watch(page)  # the page still works afterwards
+    assert record_id(page) != before

@@ -44,8 +44,20 @@ def random_image(side: int = 28, seed: int = 0, rgb: bool = False) -> np.ndarray
 
 
 def test_names() -> None:
-    assert METHODS == ("nearest", "bilinear", "bicubic", "lanczos", "swin2sr")
+    assert METHODS[:5] == ("nearest", "bilinear", "bicubic", "lanczos", "swin2sr")
+    assert METHODS[-2:] == ("realesrgan-x4plus", "realesr-animevideov3-x4")
     assert CONDITIONS == METHODS + ("hr",)
+
+
+def test_registry_maps_each_name_to_its_family() -> None:
+    from cxr_lib.upscale import LEARNED, UPSCALERS
+
+    assert tuple(UPSCALERS) == METHODS and all(UPSCALERS[m].name == m for m in METHODS)
+    assert INTERPOLATIONS == ("nearest", "bilinear", "bicubic", "lanczos")
+    assert LEARNED == tuple(m for m in METHODS if m not in INTERPOLATIONS)
+    assert UPSCALERS["swin2sr"].family == "swin2sr"
+    assert [UPSCALERS[m].family for m in ("realesrgan-x4plus", "realesr-animevideov3-x4")] == ["realesrgan", "realesrgan"]
+    assert not any(UPSCALERS[m].learned for m in INTERPOLATIONS) and all(UPSCALERS[m].learned for m in LEARNED)
 
 
 @pytest.mark.parametrize("method", METHODS)

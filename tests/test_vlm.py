@@ -156,14 +156,15 @@ def test_cut_off_is_detected(vlm, images):
 
 
 def test_eos_is_detected(vlm, images, monkeypatch):
-    """Make the 4th greedy token a stop token: generation ends there and says so."""
+    """Make the first new greedy token after the first a stop token (the first, if the model repeats
+    one token): generation ends there and says so."""
     import torch
 
     batch = vlm.encode(images[:1], PROMPTS[:1])
     with torch.no_grad():
         out = vlm.model.generate(**batch, max_new_tokens=12, do_sample=False)
     new = out[0, batch["input_ids"].shape[1]:].tolist()
-    k = next(i for i in range(1, len(new)) if new[i] not in new[:i])
+    k = next((i for i in range(1, len(new)) if new[i] not in new[:i]), 0)
     config = vlm.model.generation_config
     monkeypatch.setattr(config, "eos_token_id", list(config.eos_token_id) + [new[k]])
     (gen,) = vlm.generate(images[:1], PROMPTS[:1], GenerationSettings(max_new_tokens=12))
