@@ -48,7 +48,7 @@ $(BROWSER_STAMP): | $(STAMP)
 # ~/.cache/cxr_lib (or $CXR_CACHE_DIR), checked against pinned checksums; never in the repository.
 # Without it (no registry), one line says so and the stand-in uses its word-level tokenizer.
 tokenizer: install
-	@$(PY) -m cxr_lib.gemma3_tokenizer || true
+	@$(PY) -m cxr_lib.models.gemma3_tokenizer || true
 
 # The VLM, thought and stand-in tests against the transformers floor of pyproject.toml, installed
 # into .venv/transformers-floor/ (see tools/check_transformers_floor.py).

@@ -25,7 +25,7 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_data(args: argparse.Namespace) -> int:
-    from cxr_lib.data import data_summary
+    from cxr_lib.data.datasets import data_summary
 
     print("\n".join(data_summary(args.data_dir, args.download)))
     return 0
@@ -51,8 +51,8 @@ def _add_upscale(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_upscale(args: argparse.Namespace) -> int:
-    from cxr_lib.stand_ins import STAND_IN_LABEL
-    from cxr_lib.upscale import save_case, upscale_index
+    from cxr_lib.models.provenance import STAND_IN_LABEL
+    from cxr_lib.analysis.conditions import save_case, upscale_index
 
     case = upscale_index(args.index, args.method, args.size, split=args.split, model=args.model, rgb=args.rgb,
                          final_resize=args.final_resize, data_dir=args.data_dir)
@@ -80,7 +80,7 @@ def _add_fidelity(sub: argparse._SubParsersAction) -> None:
 
 def _run_fidelity(args: argparse.Namespace) -> int:
     from cxr_lib.errors import ParameterError
-    from cxr_lib.fidelity import paired_text, run_fidelity, summary_text, write_fidelity
+    from cxr_lib.analysis.fidelity import paired_text, run_fidelity, summary_text, write_fidelity
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     try:
@@ -120,12 +120,12 @@ def _add_ui(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_ui(args: argparse.Namespace) -> int:
-    from cxr_lib.ui import build_app, check_port, launch
+    from cxr_lib.app.ui import build_app, check_port, launch
 
     check_port(args.host, args.port)  # fail before the model loads
     model = args.model
     if args.endpoint:  # the server must answer now: an app without its model is no use
-        from cxr_lib.endpoint import open_endpoint
+        from cxr_lib.models.endpoint import open_endpoint
 
         model = open_endpoint(args.endpoint, args.model)
     elif not model:
@@ -155,7 +155,8 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_bench(args: argparse.Namespace) -> int:
-    from cxr_lib.bench import run_bench, summary_lines
+    from cxr_lib.tooling.bench.report import summary_lines
+    from cxr_lib.tooling.bench.run import run_bench
 
     only = [w.strip() for w in args.only.split(",") if w.strip()] if args.only else None
     results = run_bench(args.out, quick=args.quick, device=args.device, only=only,
@@ -180,7 +181,7 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from cxr_lib.serve import serve
+    from cxr_lib.app.serve import serve
 
     serve(args.model, host=args.host, port=args.port, device=args.device, served_name=args.served_model_name,
           max_batch=args.max_batch, max_logprobs=args.max_logprobs, revision=args.revision,
@@ -199,7 +200,8 @@ def _add_stand_ins(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_stand_ins(args: argparse.Namespace) -> int:
-    from cxr_lib.stand_ins import STAND_IN_LABEL, build_stand_ins, stand_in_info
+    from cxr_lib.models.stand_ins import build_stand_ins, stand_in_info
+    from cxr_lib.models.provenance import STAND_IN_LABEL
     from cxr_lib.storage import ensure_writable_dir
 
     for name, path in build_stand_ins(ensure_writable_dir(args.folder), tokenizer=args.tokenizer).items():
@@ -211,7 +213,7 @@ def _run_stand_ins(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- report
 def _add_report(sub: argparse._SubParsersAction) -> None:
-    from cxr_lib.vlm import DEFAULT_MODEL
+    from cxr_lib.models.vlm import DEFAULT_MODEL
 
     p = sub.add_parser("report", help="one case's MedGemma report, its reading and evidence (cached)")
     p.add_argument("--index", type=int, required=True, help="case index in the split (e.g. 22)")
@@ -243,9 +245,9 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
 def _run_report(args: argparse.Namespace) -> int:
     import json
 
-    from cxr_lib.runner import report_for_case
-    from cxr_lib.stand_ins import STAND_IN_LABEL
-    from cxr_lib.vlm import GenerationSettings
+    from cxr_lib.analysis.runner import report_for_case
+    from cxr_lib.models.provenance import STAND_IN_LABEL
+    from cxr_lib.models.vlm import GenerationSettings
 
     settings = GenerationSettings(max_new_tokens=args.max_new_tokens, do_sample=args.sample,
                                   temperature=args.temperature, top_p=args.top_p, seed=args.seed, batch_size=1)
@@ -256,10 +258,7 @@ def _run_report(args: argparse.Namespace) -> int:
         device=args.device, load_in_4bit=args.load_in_4bit, endpoint=args.endpoint,
     )
     if args.json:
-        payload = record.to_dict()
-        if record.stand_in:
-            payload["stand_in_label"] = STAND_IN_LABEL
-        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        print(json.dumps(record.to_labelled_dict(), indent=2, ensure_ascii=False))
         return 0
     truth = {0: "normal", 1: "pneumonia"}.get(record.truth, "unknown")
     lines = [f"*** {STAND_IN_LABEL} ***"] if record.stand_in else []
@@ -296,7 +295,7 @@ def _add_baseline(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--preset", default="cpu", help="cpu (small MaxViT from scratch at 32 px, minutes on a CPU) "
                    "or gpu (ImageNet MaxViT-Tiny at 224 px); default cpu")
     t.add_argument("--out", default="results/baseline",
-                   help="checkpoint folder (default results/baseline; the committed run is artifacts/baseline, "
+                   help="checkpoint folder (default results/baseline; the committed run is cxr_lib/artifacts/baseline, "
                         "replace it only on purpose)")
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     t.add_argument("--epochs", type=int, help="maximum epochs (default: the preset's)")
@@ -313,15 +312,16 @@ def _add_baseline(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_baseline(args: argparse.Namespace) -> int:
-    from cxr_lib import baseline
+    from cxr_lib.analysis import cnn_eval
+    from cxr_lib.training import cnn as cnn_training
 
     if args.baseline_command == "train":
-        ckpt, val, test = baseline.run_training(
+        ckpt, val, test = cnn_training.run_training(
             args.preset, args.out, args.seed, args.epochs, args.data_dir, args.train_limit, args.val_limit,
             progress=not args.no_progress)
-        print("\n".join(baseline.training_summary(ckpt, val, test)))
+        print("\n".join(cnn_training.training_summary(ckpt, val, test)))
     else:
-        run = baseline.run_prediction(args.checkpoint, args.split, args.out, args.data_dir)
+        run = cnn_eval.run_prediction(args.checkpoint, args.split, args.out, args.data_dir)
         print("\n".join(run.summary_lines()))
     return 0
 
@@ -333,7 +333,7 @@ def _add_sr(sub: argparse._SubParsersAction) -> None:
     t = steps.add_parser("train", help="train Swin2SR ×4 on the real 28→112 train pairs, select on val; write a Swin2SR folder")
     t.add_argument("--preset", default="cpu", help="cpu (a small Swin2SR from scratch, under 20 minutes on 2 CPU cores); default cpu")
     t.add_argument("--out", default="results/swin2sr_cxr",
-                   help="model folder (default results/swin2sr_cxr; the committed one is artifacts/swin2sr_cxr, "
+                   help="model folder (default results/swin2sr_cxr; the committed one is cxr_lib/artifacts/swin2sr_cxr, "
                         "replace it only on purpose)")
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     t.add_argument("--epochs", type=int, help="epochs (default: the preset's)")
@@ -345,7 +345,7 @@ def _add_sr(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_sr(args: argparse.Namespace) -> int:
-    from cxr_lib.sr_train import train_super_resolver
+    from cxr_lib.training.super_resolver import train_super_resolver
 
     run = train_super_resolver(args.preset, args.out, args.seed, args.epochs, args.data_dir, args.train_limit,
                                args.val_limit, progress=not args.no_progress)
@@ -360,7 +360,7 @@ def _add_reader(sub: argparse._SubParsersAction) -> None:
     t = steps.add_parser("train", help="train the reader on the real train originals, select and set its threshold on val")
     t.add_argument("--preset", default="cpu", help="cpu (a quarter-width ResNet-18 at 112 px from scratch, minutes); default cpu")
     t.add_argument("--out", default="results/hr_reader",
-                   help="reader folder (default results/hr_reader; the committed one is artifacts/hr_reader)")
+                   help="reader folder (default results/hr_reader; the committed one is cxr_lib/artifacts/hr_reader)")
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     t.add_argument("--epochs", type=int, help="maximum epochs (default: the preset's)")
     t.add_argument("--train-limit", type=int, help="train on a stratified subset of N images (quick checks)")
@@ -378,16 +378,17 @@ def _add_reader(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_reader(args: argparse.Namespace) -> int:
-    from cxr_lib import hr_reader
+    from cxr_lib.analysis import reader
+    from cxr_lib.training.hr_reader import train_reader
 
     if args.reader_command == "train":
-        run = hr_reader.train_reader(args.preset, args.out, args.seed, args.epochs, args.data_dir, args.train_limit,
-                                     args.val_limit, progress=not args.no_progress)
+        run = train_reader(args.preset, args.out, args.seed, args.epochs, args.data_dir, args.train_limit,
+                           args.val_limit, progress=not args.no_progress)
         print("\n".join(run.summary_lines()))
         return 0
     inputs = [i.strip() for i in args.inputs.split(",") if i.strip()]
-    frame = hr_reader.run_prediction(args.checkpoint, inputs, args.out, args.model, args.data_dir)
-    print(hr_reader.summary_table(frame).to_string())
+    frame = reader.run_prediction(args.checkpoint, inputs, args.out, args.model, args.data_dir)
+    print(reader.summary_table(frame).to_string())
     print(f"wrote {args.out}")
     return 0
 
@@ -406,7 +407,7 @@ def _add_book(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_book(args: argparse.Namespace) -> int:
-    from cxr_lib.book import run_book
+    from cxr_lib.tooling.book import run_book
 
     run_book(args.root, args.profile, args.results, skip_notebooks=args.skip_notebooks, no_book=args.no_book,
              force=args.force)

@@ -79,3 +79,9 @@ class TokenizerUnavailableError(CxrError):
 
 class EndpointError(CxrError):
     """An OpenAI-compatible server cannot be used: unreachable, wrong model, refused input, missing API key."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (for one-line errors), or "no detail"."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else "no detail"

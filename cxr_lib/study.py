@@ -1,7 +1,8 @@
 """The study's steps, one function per notebook section: CNN predictions, case sets, VLM runs.
 
-The notebooks call these and show what they return; the work itself is done by the
-modules below (data, baseline, upscale, vlm, runner, evaluate).
+The notebooks' one entry point: they call these and show what they return; the work itself is
+done in the layers below (``data``, ``models``, ``analysis``). The few names a notebook needs from
+there (``load_split``, ``load_hr_reference``, ``open_vlm``, ``GenerationSettings``) are imported here for it.
 """
 
 from __future__ import annotations
@@ -13,13 +14,18 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from cxr_lib.data import CaseSet, Split, load_case_set
+from cxr_lib.data.artifacts import committed
+from cxr_lib.analysis.conditions import condition_images
+from cxr_lib.data.cases import CaseSet, load_case_set
+from cxr_lib.data.datasets import Split, load_hr_reference, load_split  # load_*: for the notebooks
 from cxr_lib.errors import ParameterError
+from cxr_lib.models.backends import open_vlm  # for the notebooks
+from cxr_lib.models.vlm import GenerationSettings  # for the notebooks
 
 if TYPE_CHECKING:  # pragma: no cover
-    from cxr_lib.review import ReviewCutoff
+    from cxr_lib.analysis.review import ReviewCutoff
 
-DEFAULT_PREDICTIONS = Path(__file__).resolve().parents[1] / "artifacts" / "baseline" / "predictions_test.csv"
+DEFAULT_PREDICTIONS = committed("baseline/predictions_test.csv")
 DEFAULT_VALIDATION = DEFAULT_PREDICTIONS.with_name("predictions_val.csv")
 #: The CNN case sets that hold its errors; with its correct sample they are the enriched sets.
 ERROR_SETS = ("cnn-errors", "cnn-false-positives", "cnn-false-negatives")
@@ -37,17 +43,19 @@ def cnn_predictions(
 ) -> pd.DataFrame:
     """The CNN's test predictions: trained now (``train_preset``), predicted from a checkpoint,
     or read from a predictions CSV, in that order of preference."""
-    from cxr_lib import baseline
+    from cxr_lib.analysis import cnn_eval
+    from cxr_lib.data.predictions import read_predictions
+    from cxr_lib.training.cnn import run_training
 
     if train_preset:
-        _, _, test = baseline.run_training(train_preset, Path(results_dir) / "baseline", seed, data_dir=data_dir)
-        return baseline.read_predictions(test.predictions_path, "test", data_dir)
+        _, _, test = run_training(train_preset, Path(results_dir) / "baseline", seed, data_dir=data_dir)
+        return read_predictions(test.predictions_path, "test", data_dir)
     if checkpoint:
-        run = baseline.run_prediction(checkpoint, "test", Path(results_dir) / "baseline" / "predictions_test.csv", data_dir)
-        return baseline.read_predictions(run.predictions_path, "test", data_dir)
+        run = cnn_eval.run_prediction(checkpoint, "test", Path(results_dir) / "baseline" / "predictions_test.csv", data_dir)
+        return read_predictions(run.predictions_path, "test", data_dir)
     if predictions_csv is None:
         raise ParameterError("no CNN source: set cnn_predictions, cnn_checkpoint or train_cnn_preset")
-    return baseline.read_predictions(predictions_csv, "test", data_dir)
+    return read_predictions(predictions_csv, "test", data_dir)
 
 
 def review_cutoff(
@@ -59,19 +67,20 @@ def review_cutoff(
 ) -> "ReviewCutoff":
     """The review cut-off, chosen on the validation predictions of the same CNN run as
     :func:`cnn_predictions` (trained now, a checkpoint, or a predictions CSV with ``checkpoint.json``
-    beside it); see :mod:`cxr_lib.review`."""
-    from cxr_lib import baseline, review
+    beside it); see :mod:`cxr_lib.analysis.review`."""
+    from cxr_lib.analysis import cnn_eval, review
+    from cxr_lib.models.cnn import read_threshold
 
     if train_preset:
         folder = Path(results_dir) / "baseline"
-        return review.choose_cutoff(folder / "predictions_val.csv", baseline.read_threshold(folder), data_dir=data_dir)
+        return review.choose_cutoff(folder / "predictions_val.csv", read_threshold(folder), data_dir=data_dir)
     if checkpoint:
-        run = baseline.run_prediction(checkpoint, "val", Path(results_dir) / "baseline" / "predictions_val.csv",
+        run = cnn_eval.run_prediction(checkpoint, "val", Path(results_dir) / "baseline" / "predictions_val.csv",
                                       data_dir, case_sets=False)
         return review.choose_cutoff(run.predictions_path, run.threshold, data_dir=data_dir)
     if validation_csv is None:
         raise ParameterError("no validation predictions: set cnn_validation, cnn_checkpoint or train_cnn_preset")
-    return review.choose_cutoff(validation_csv, baseline.read_threshold(Path(validation_csv).parent), data_dir=data_dir)
+    return review.choose_cutoff(validation_csv, read_threshold(Path(validation_csv).parent), data_dir=data_dir)
 
 
 def select_cases(
@@ -86,10 +95,10 @@ def select_cases(
 ) -> dict[str, CaseSet]:
     """The named case sets, each capped at ``max_per_set`` cases (a seeded, ordered choice).
 
-    ``cnn-review`` is every test case the review sends to the VLM (it needs ``review``, the cut-off).
+    ``cnn-review`` is every test case the review sends to the VLM (it needs ``review``, the cut-off);
+    every other name is :func:`cxr_lib.data.cases.load_case_set`'s, the ``cnn-*`` sets drawn from
+    ``predictions`` (else from ``predictions_csv``).
     """
-    from cxr_lib.data import cases_from_predictions
-
     chosen: dict[str, CaseSet] = {}
     for name in names:
         if name == REVIEW_SET:
@@ -99,12 +108,9 @@ def select_cases(
             cases = CaseSet(name, tuple(int(i) for i in rows["index"]),
                             f"every test image the review sends to MedGemma (CNN margin ≤ {review.margin:.2f} "
                             "from its threshold; cut-off chosen on validation)")
-        elif name.startswith("cnn-"):
-            if predictions is None:
-                raise ParameterError(f"case set {name!r} needs the CNN's predictions")
-            cases = cases_from_predictions(predictions, name, n=correct_sample_size, seed=seed)
         else:
-            cases = load_case_set(name, labels=test.labels, predictions=predictions_csv, n=correct_sample_size, seed=seed)
+            cnn = predictions if predictions is not None else predictions_csv
+            cases = load_case_set(name, labels=test.labels, predictions=cnn, n=correct_sample_size, seed=seed)
         chosen[name] = cap(cases, max_per_set, seed)
     return chosen
 
@@ -137,8 +143,6 @@ def case_images(
     test: Split, indices: Sequence[int], condition: str, *, hr: Any = None, sr_model: Any = None
 ) -> tuple[dict[int, np.ndarray], dict[int, int]]:
     """The 224×224 RGB images the VLM sees under ``condition``, and the true labels, by test index."""
-    from cxr_lib.upscale import condition_images
-
     keys = [int(i) for i in indices]
     images = condition_images(test, keys, condition, 224, hr=hr, sr_model=sr_model, rgb=True)
     return dict(zip(keys, images)), {i: test.label(i) for i in keys}
@@ -159,7 +163,7 @@ def run_condition(
     score: bool = True,
 ) -> pd.DataFrame:
     """Show the VLM each case under one condition (an upscaler or ``hr``); one row per case."""
-    from cxr_lib.runner import run_reports
+    from cxr_lib.analysis.runner import run_reports
 
     if condition == "hr":
         indices = hr.available(indices)
@@ -168,6 +172,12 @@ def run_condition(
         vlm, images, truths, condition=condition, strategy=strategy,
         language=language, settings=settings, results_dir=results_dir, score=score,
     )
+
+
+def run_conditions(vlm: Any, test: Split, indices: Sequence[int], conditions: Sequence[str], **options: Any) -> pd.DataFrame:
+    """:func:`run_condition` for each condition in turn (same cases, same options); one table."""
+    return pd.concat([run_condition(vlm, test, indices, condition, **options) for condition in conditions],
+                     ignore_index=True)
 
 
 def label_case_sets(frame: pd.DataFrame, case_sets: Mapping[str, CaseSet]) -> pd.DataFrame:
@@ -186,7 +196,7 @@ def report_excerpts(frame: pd.DataFrame, limit: int = 6, width: int = 400) -> pd
 
 def model_banner(model: str | os.PathLike) -> str:
     """Markdown naming the model, with the stand-in warning when it is one."""
-    from cxr_lib.stand_ins import STAND_IN_LABEL, is_stand_in
+    from cxr_lib.models.provenance import STAND_IN_LABEL, is_stand_in
 
     if is_stand_in(model):
         return f"**⚠ {STAND_IN_LABEL}.** Model folder: `{Path(model).name}`. The numbers below test the pipeline only."
@@ -194,10 +204,10 @@ def model_banner(model: str | os.PathLike) -> str:
 
 
 def earlier_analysis(data_dir: str | os.PathLike | None = None) -> tuple[pd.DataFrame, str]:
-    """The earlier analysis's reports read by both parsers (:func:`cxr_lib.reference.read_reports`) and
+    """The earlier analysis's reports read by both parsers (:func:`cxr_lib.analysis.reference.read_reports`) and
     a Markdown note; an empty table and a note saying which file is missing when it is not in the data folder."""
-    from cxr_lib import reference
-    from cxr_lib.data import REFERENCE_REPORTS_FILE, load_reference_reports
+    from cxr_lib.analysis import reference
+    from cxr_lib.data.datasets import REFERENCE_REPORTS_FILE, load_reference_reports
     from cxr_lib.errors import DataNotFoundError
 
     try:
@@ -215,7 +225,7 @@ def earlier_analysis(data_dir: str | os.PathLike | None = None) -> tuple[pd.Data
 def cnn_operating_points(predictions: pd.DataFrame, threshold: float) -> pd.DataFrame:
     """The CNN's test accuracy, sensitivity and specificity at its validation threshold and at 0.5
     (MedMNIST v2's benchmark calls the larger softmax output, i.e. 0.5)."""
-    from cxr_lib.evaluate import binary_metrics
+    from cxr_lib.analysis.evaluate import binary_metrics
 
     rows = {}
     for name, cut in ((f"validation threshold ({threshold:.3f})", threshold), ("0.5, as MedMNIST v2", 0.5)):
@@ -227,7 +237,7 @@ def cnn_operating_points(predictions: pd.DataFrame, threshold: float) -> pd.Data
 def case_set_notes(case_sets: Mapping[str, CaseSet], within: Sequence[int] | None = None, small: int = 30) -> str:
     """Markdown: the case sets under ``small`` cases (counting only those ``within`` the given indices,
     when given), and how wide a proportion's 95% interval can be on each."""
-    from cxr_lib.evaluate import proportion_ci
+    from cxr_lib.analysis.evaluate import proportion_ci
 
     def widest(n: int) -> float:
         return max((proportion_ci(k, n).high - proportion_ci(k, n).low) / 2 for k in range(n + 1))
@@ -245,14 +255,14 @@ def case_set_notes(case_sets: Mapping[str, CaseSet], within: Sequence[int] | Non
 def primary_review(
     predictions: pd.DataFrame, readings: pd.DataFrame, cutoff: "ReviewCutoff", case_sets: Mapping[str, CaseSet],
 ) -> pd.DataFrame:
-    """The primary analysis: the CNN alone against CNN + review (:mod:`cxr_lib.review`).
+    """The primary analysis: the CNN alone against CNN + review (:mod:`cxr_lib.analysis.review`).
 
     On the whole test split when MedGemma read every case the review sends to it (``cnn-review`` or
     ``test`` among the case sets); otherwise projected from the CNN's error sets and its correct
     sample, and labelled so; with neither, a one-cell table saying what to add. One column as read, and
     one each with every uncertain reading taken as pneumonia or as normal (the bounds).
     """
-    from cxr_lib import review
+    from cxr_lib.analysis import review
 
     variants = {"as read": None, "uncertain → pneumonia": "pneumonia", "uncertain → normal": "normal"}
     decisions = {name: review.review(predictions, readings, cutoff, how) for name, how in variants.items()}
@@ -281,7 +291,7 @@ def review_by_case_set(
     predictions: pd.DataFrame, readings: pd.DataFrame, cutoff: "ReviewCutoff", case_sets: Mapping[str, CaseSet],
 ) -> pd.DataFrame:
     """The review on each case set on its own (exploratory): the same columns as the primary analysis."""
-    from cxr_lib import review
+    from cxr_lib.analysis import review
 
     decisions = review.review(predictions, readings, cutoff)
     rows = {name: review.net_change(decisions[decisions["index"].isin(cases.indices)])
@@ -312,8 +322,8 @@ def hr_availability(predictions: pd.DataFrame, hr: Any) -> pd.DataFrame:
     with and without one (Wilson CIs; Fisher's exact test of the difference)."""
     from scipy.stats import fisher_exact
 
-    from cxr_lib.data import label_names
-    from cxr_lib.evaluate import proportion_ci
+    from cxr_lib.data.datasets import label_names
+    from cxr_lib.analysis.evaluate import proportion_ci
 
     has = predictions["index"].map(hr.has).astype(bool)
     wrong = predictions["pred"] != predictions["label"]
@@ -336,7 +346,7 @@ def run_prompt_grid(
     settings: Any, results_dir: str | os.PathLike, condition: str = "lanczos",
 ) -> pd.DataFrame:
     """Every prompt strategy × language on a few cases (one upscaler); one row per report."""
-    from cxr_lib import runner
+    from cxr_lib.analysis import runner
 
     images, truths = case_images(test, indices, condition)
     return runner.run_prompt_grid(vlm, images, truths, strategies=strategies, languages=languages, condition=condition,
@@ -344,11 +354,91 @@ def run_prompt_grid(
 
 
 def report_html(text: str, language: str, evidence: str = "") -> str:
-    """A report as HTML, right-to-left for Arabic, with the evidence sentence highlighted."""
+    """A report as HTML, right-to-left for Arabic, with the evidence sentence highlighted
+    (found as the app finds it: :func:`cxr_lib.analysis.labels.highlight`)."""
     import html
 
-    body = html.escape(text)
-    if evidence:
-        body = body.replace(html.escape(evidence), f"<mark>{html.escape(evidence)}</mark>", 1)
+    from cxr_lib.analysis.labels import highlight
+
+    body = "".join(f"<mark>{html.escape(part)}</mark>" if tag else html.escape(part)
+                   for part, tag in highlight(text, evidence, "evidence"))
     direction = "rtl" if language in ("ar", "Arabic") else "ltr"
     return f'<div dir="{direction}" lang="{language}" style="white-space: pre-wrap; border-left: 3px solid #999; padding-left: 8px">{body}</div>'
+
+
+# --------------------------------------------------------------------------- prompting (notebook 3)
+
+
+def prompt_strategies() -> pd.DataFrame:
+    """The prompt strategies, indexed by name: what each is for and its English prompt."""
+    from cxr_lib.models.prompts import strategy_table
+
+    return pd.DataFrame(strategy_table(), columns=["strategy", "purpose", "prompt (English)"]).set_index("strategy")
+
+
+def prompt_grid_labels(grid: pd.DataFrame) -> pd.DataFrame:
+    """The label read from each report of a prompt grid: case and strategy down, language across."""
+    return grid.pivot_table(index=["index", "truth", "prompt_strategy"], columns="language", values="label", aggfunc="first")
+
+
+def prompt_strategy_summary(grid: pd.DataFrame) -> pd.DataFrame:
+    """Per strategy, the share of reports read as a clear label and the share cut off by the token budget."""
+    flags = grid.assign(clear=grid["label"] != "uncertain", cut_off=grid["stop_reason"] == "max_new_tokens")
+    return flags.groupby("prompt_strategy")[["clear", "cut_off"]].mean().round(2)
+
+
+def example_report(grid: pd.DataFrame, language: str = "ar", strategy: str = "structured") -> tuple[str, str]:
+    """One report of a prompt grid as HTML (right to left for Arabic, its evidence marked) and its reading
+    as Markdown. Raises :class:`ParameterError` when the grid has no report in that language and strategy."""
+    from cxr_lib.data.datasets import label_names
+
+    rows = grid[(grid["language"] == language) & (grid["prompt_strategy"] == strategy)]
+    if rows.empty:
+        raise ParameterError(f"the prompt grid has no {strategy!r} report in {language!r}: "
+                             "add that language and strategy to the notebook's parameters")
+    row = rows.iloc[0]
+    reading = (f"Reading: **{row['label']}** (rule: `{row['rule']}`), "
+               f"truth: **{label_names()[int(row['truth'])]}**.")
+    return report_html(row["text"], language, row["evidence"]), reading
+
+
+# --------------------------------------------------------------------------- data, CNN and readings (notebooks 1 and 2)
+
+
+def data_summary(data_dir: str | os.PathLike | None = None) -> str:
+    """Markdown: each split, where it was read from, and the high-resolution reference."""
+    from cxr_lib.data.datasets import data_summary as summary_lines
+
+    return "\n".join(f"- {line}" for line in summary_lines(data_dir))
+
+
+def cnn_benchmark(predictions: pd.DataFrame) -> pd.DataFrame:
+    """The CNN's test AUC and accuracy (95% CIs) beside the MedMNIST v2 benchmark rows."""
+    from cxr_lib.analysis.cnn_eval import benchmark_table, evaluate_frame
+
+    return benchmark_table(evaluate_frame(predictions)).round(3)
+
+
+def condition_summary(frame: pd.DataFrame, case_sets: Mapping[str, CaseSet],
+                      by: Sequence[str] = ("case_set",)) -> pd.DataFrame:
+    """Per case set (and ``by``): clear calls, abstentions, cut-off reports, accuracy, sensitivity, specificity, AUC."""
+    from cxr_lib.analysis.evaluate import condition_summary as summary
+
+    return summary(label_case_sets(frame, case_sets), by=list(by))
+
+
+def uncertain_bounds(frame: pd.DataFrame, case_sets: Mapping[str, CaseSet],
+                     by: Sequence[str] = ("case_set",)) -> pd.DataFrame:
+    """Per case set (and ``by``): the metrics as read, and with every *uncertain* reading taken as pneumonia or normal."""
+    from cxr_lib.analysis.evaluate import uncertain_bounds as bounds
+
+    return bounds(label_case_sets(frame, case_sets), by=list(by))
+
+
+def run_reference_cases(vlm: Any, test: Split, *, settings: Any, results_dir: str | os.PathLike,
+                        conditions: Sequence[str] = ("lanczos",), sr_model: Any = None) -> pd.DataFrame:
+    """This project's reports on the earlier analysis's ten cases, with its prompt (``reference``), in English."""
+    from cxr_lib.data.datasets import REFERENCE_CASES
+
+    return run_conditions(vlm, test, REFERENCE_CASES, conditions, settings=settings, results_dir=results_dir,
+                          strategy="reference", language="en", sr_model=sr_model, score=False)

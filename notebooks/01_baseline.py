@@ -58,7 +58,7 @@ vlm_endpoint: "Optional[str]" = None  # an OpenAI-compatible server (vLLM, cxr s
 endpoint_concurrency: int = 8  # requests in flight at once with vlm_endpoint (the server batches them)
 device: "Optional[str]" = None  # "cuda", "cpu", or None for CUDA when available
 load_in_4bit: bool = False  # 4-bit weights on CUDA (bitsandbytes) for small GPUs
-case_sets: list = ["reference", "cnn-false-positives", "cnn-false-negatives", "cnn-correct-sample", "cnn-review"]  # data.CASE_SET_NAMES, or cnn-review: every case the review sends to MedGemma
+case_sets: list = ["reference", "cnn-false-positives", "cnn-false-negatives", "cnn-correct-sample", "cnn-review"]  # cxr_lib.data.cases.CASE_SET_NAMES, or cnn-review: every case the review sends to MedGemma
 max_cases_per_set: "Optional[int]" = None  # cap each case set (seeded); None: all cases
 correct_sample_size: int = 100  # how many CNN-correct cases to sample (to count new errors)
 prompt_strategy: str = "structured"  # reference | zero-shot | radiologist | structured (the primary analysis: structured)
@@ -70,11 +70,10 @@ seed: int = 0  # the one seed: case-set samples and caps, bootstrap resamples, g
 
 # %%
 import pandas as pd
-from IPython.display import HTML, Markdown, display
+from IPython.display import Markdown, display
 
-from cxr_lib import baseline, data, evaluate, plots, reference, study
-from cxr_lib.backends import open_vlm
-from cxr_lib.vlm import GenerationSettings
+from cxr_lib import study
+from cxr_lib.analysis import plots, reference
 
 pd.set_option("display.max_colwidth", 120)
 display(Markdown(study.model_banner(vlm_model)))
@@ -87,8 +86,8 @@ display(Markdown(study.model_banner(vlm_model)))
 # the official ones, is printed with the counts.
 
 # %%
-test = data.load_split("test", data_dir=data_dir)
-display(Markdown("\n".join(f"- {line}" for line in data.data_summary(data_dir))))
+test = study.load_split("test", data_dir=data_dir)
+display(Markdown(study.data_summary(data_dir)))
 
 # %% [markdown]
 # ## The CNN and its errors
@@ -103,8 +102,7 @@ display(Markdown("\n".join(f"- {line}" for line in data.data_summary(data_dir)))
 # %%
 predictions = study.cnn_predictions(cnn_predictions, cnn_checkpoint, train_cnn_preset, results_dir, data_dir, seed)
 cutoff = study.review_cutoff(cnn_validation, cnn_checkpoint, train_cnn_preset, results_dir, data_dir)
-cnn_metrics = baseline.evaluate_frame(predictions)
-baseline.benchmark_table(cnn_metrics).round(3)
+study.cnn_benchmark(predictions)
 
 # %%
 study.cnn_operating_points(predictions, cutoff.threshold)
@@ -154,12 +152,12 @@ study.cases_table(cases, test)
 # wrong, and accuracy among clear calls.
 
 # %%
-vlm = open_vlm(vlm_model, endpoint=vlm_endpoint, concurrency=endpoint_concurrency, revision=vlm_revision, device=device,
+vlm = study.open_vlm(vlm_model, endpoint=vlm_endpoint, concurrency=endpoint_concurrency, revision=vlm_revision, device=device,
                load_in_4bit=load_in_4bit, lazy=True)  # loads on first use, or asks the server at vlm_endpoint
-settings = GenerationSettings(max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
+settings = study.GenerationSettings(max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
 lanczos = study.run_condition(vlm, test, study.all_indices(cases), "lanczos", settings=settings, results_dir=results_dir,
                               strategy=prompt_strategy, language=language, score=score)
-evaluate.condition_summary(study.label_case_sets(lanczos, cases), by="case_set")
+study.condition_summary(lanczos, cases)
 
 # %% [markdown]
 # On the CNN's error sets, accuracy is the share of cases where MedGemma disagrees with the CNN *and is
@@ -170,7 +168,7 @@ evaluate.condition_summary(study.label_case_sets(lanczos, cases), by="case_set")
 # and as normal.
 
 # %%
-evaluate.uncertain_bounds(study.label_case_sets(lanczos, cases), by="case_set")
+study.uncertain_bounds(lanczos, cases)
 
 # %% [markdown]
 # ### Reports and the sentence that decided
@@ -228,7 +226,7 @@ reference.report_table(earlier)
 # greedy decoding and this notebook's token budget, beside the earlier reports:
 
 # %%
-ours = study.run_condition(vlm, test, data.REFERENCE_CASES, "lanczos", settings=settings, results_dir=results_dir, strategy="reference", language="en", score=False)
+ours = study.run_reference_cases(vlm, test, settings=settings, results_dir=results_dir)
 reference.comparison(earlier[earlier["condition"] == "lanczos"], ours)
 
 # %% [markdown]

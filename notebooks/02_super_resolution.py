@@ -53,7 +53,7 @@ endpoint_concurrency: int = 8  # requests in flight at once with vlm_endpoint (t
 sr_model: str = "caidas/swin2SR-classical-sr-x4-64"  # Swin2SR hub id or local folder
 device: "Optional[str]" = None  # "cuda", "cpu", or None for CUDA when available
 load_in_4bit: bool = False  # 4-bit weights on CUDA (bitsandbytes) for small GPUs
-case_sets: list = ["reference", "cnn-false-positives", "cnn-false-negatives", "cnn-correct-sample"]  # see data.CASE_SET_NAMES
+case_sets: list = ["reference", "cnn-false-positives", "cnn-false-negatives", "cnn-correct-sample"]  # see cxr_lib.data.cases.CASE_SET_NAMES
 max_cases_per_set: "Optional[int]" = None  # cap each case set (seeded); None: all cases
 correct_sample_size: int = 100  # how many CNN-correct cases to sample
 conditions: list = ["lanczos", "swin2sr", "swin2sr-cxr", "realesrgan-x4plus", "hr"]  # what MedGemma is shown; "hr" is the real image
@@ -80,10 +80,11 @@ seed: int = 0  # seeds for sampling case sets
 import pandas as pd
 from IPython.display import Markdown, display
 
-from cxr_lib import data, evaluate, fidelity, hr_reader, plots, realesrgan, reference, study
-from cxr_lib.upscale import REAL_ESRGAN, describe_conditions, load_super_resolver
-from cxr_lib.backends import open_vlm
-from cxr_lib.vlm import GenerationSettings
+from cxr_lib.analysis import evaluate, fidelity, plots, reference
+from cxr_lib.analysis import reader as reader_analysis
+from cxr_lib.models import hr_reader, realesrgan
+from cxr_lib import study
+from cxr_lib.models.upscale import REAL_ESRGAN, describe_conditions, load_super_resolver
 
 pd.set_option("display.max_colwidth", 120)
 used_realesrgan = [m for m in REAL_ESRGAN if m in {*conditions, *fidelity_methods, *fidelity_committed_methods, *figure_methods}]
@@ -115,8 +116,8 @@ display(Markdown(study.model_banner(vlm_model) + "  \n" + study.model_banner(sr_
 # 12 M) and sees chest X-rays only. It runs on all 555 images now.
 
 # %%
-test = data.load_split("test", data_dir=data_dir)
-hr = data.load_hr_reference(data_dir)
+test = study.load_split("test", data_dir=data_dir)
+hr = study.load_hr_reference(data_dir)
 sr = load_super_resolver(sr_model, device=device)
 scored = hr.available()[:fidelity_limit]
 fidelity_scores, fidelity_sources = fidelity.combined_scores(test, hr, fidelity_methods, fidelity_committed, fidelity_committed_methods,
@@ -195,10 +196,10 @@ study.hr_availability(predictions, hr)
 
 # %%
 reader = hr_reader.load_reader(reader_checkpoint)
-reader_frame, reader_sources = hr_reader.combined_predictions(reader, test, hr, reader_inputs, reader_committed, reader_committed_inputs,
-                                                              spot_check=reader_spot_check, sr_model=sr)
-reader_frame = hr_reader.with_cnn(reader_frame, predictions)
-reader_summary = hr_reader.summary_table(reader_frame)
+reader_frame, reader_sources = reader_analysis.combined_predictions(reader, test, hr, reader_inputs, reader_committed, reader_committed_inputs,
+                                                                    spot_check=reader_spot_check, sr_model=sr)
+reader_frame = reader_analysis.with_cnn(reader_frame, predictions)
+reader_summary = reader_analysis.summary_table(reader_frame)
 display(Markdown(reader.describe_markdown() + "\n\n" + reader_sources))
 reader_summary
 
@@ -216,9 +217,9 @@ figure = plots.reader_figure(reader_frame, reader_summary, title=f"{reader_frame
 # at the val threshold; p-values also Holm-adjusted over the table.
 
 # %%
-reader_paired = hr_reader.paired_table(reader_frame)
+reader_paired = reader_analysis.paired_table(reader_frame)
 display(reader_paired.round(4))
-Markdown(hr_reader.findings(reader_summary, reader_paired) + "\n" + hr_reader.threshold_note(reader_frame))
+Markdown(reader_analysis.findings(reader_summary, reader_paired) + "\n" + reader_analysis.threshold_note(reader_frame))
 
 # %% [markdown]
 # ## MedGemma under each condition (exploratory)
@@ -234,21 +235,21 @@ Markdown(hr_reader.findings(reader_summary, reader_paired) + "\n" + hr_reader.th
 # %%
 cases = study.select_cases(case_sets, test, predictions, cnn_predictions, max_cases_per_set, correct_sample_size, seed)
 indices = hr.available(study.all_indices(cases))
-vlm = open_vlm(vlm_model, endpoint=vlm_endpoint, concurrency=endpoint_concurrency, revision=vlm_revision, device=device,
+vlm = study.open_vlm(vlm_model, endpoint=vlm_endpoint, concurrency=endpoint_concurrency, revision=vlm_revision, device=device,
                load_in_4bit=load_in_4bit, lazy=True)  # loads on first use, or asks the server at vlm_endpoint
-settings = GenerationSettings(max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
-results = pd.concat([study.run_condition(vlm, test, indices, c, settings=settings, results_dir=results_dir, strategy=prompt_strategy,
-                                         language=language, hr=hr, sr_model=sr, score=score) for c in conditions], ignore_index=True)
+settings = study.GenerationSettings(max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
+results = study.run_conditions(vlm, test, indices, conditions, settings=settings, results_dir=results_dir, strategy=prompt_strategy,
+                               language=language, hr=hr, sr_model=sr, score=score)
 labelled = study.label_case_sets(results, cases)
 display(Markdown(study.case_set_notes(cases, within=indices)))
-evaluate.condition_summary(labelled, by=["case_set", "condition"])
+study.condition_summary(results, cases, by=["case_set", "condition"])
 
 # %% [markdown]
 # How far each number can move with the abstentions — every *uncertain* reading taken as pneumonia,
 # and as normal:
 
 # %%
-evaluate.uncertain_bounds(labelled, by=["case_set", "condition"])
+study.uncertain_bounds(results, cases, by=["case_set", "condition"])
 
 # %% [markdown]
 # ### Weighted back to the images with a real high-resolution image
@@ -292,8 +293,7 @@ evaluate.paired_tests(results, conditions, baseline="lanczos")
 
 # %%
 earlier, earlier_note = study.earlier_analysis(data_dir)
-ours = pd.concat([study.run_condition(vlm, test, data.REFERENCE_CASES, c, settings=settings, results_dir=results_dir, strategy="reference",
-                                      language="en", sr_model=sr, score=False) for c in ("lanczos", "swin2sr")], ignore_index=True)
+ours = study.run_reference_cases(vlm, test, settings=settings, results_dir=results_dir, conditions=["lanczos", "swin2sr"], sr_model=sr)
 display(Markdown(earlier_note))
 reference.comparison(earlier, ours)
 

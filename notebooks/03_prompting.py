@@ -59,9 +59,7 @@ app_port: int = 7860  # port for the app on 127.0.0.1
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-from cxr_lib import data, prompts, study
-from cxr_lib.backends import open_vlm
-from cxr_lib.vlm import GenerationSettings
+from cxr_lib import study
 
 pd.set_option("display.max_colwidth", 160)
 display(Markdown(study.model_banner(vlm_model)))
@@ -75,7 +73,7 @@ display(Markdown(study.model_banner(vlm_model)))
 # language. A non-English prompt adds a line asking for the answer in that language.
 
 # %%
-pd.DataFrame(prompts.strategy_table(), columns=["strategy", "purpose", "prompt (English)"]).set_index("strategy")
+study.prompt_strategies()
 
 # %% [markdown]
 # ## The grid: strategy × language (exploratory)
@@ -83,19 +81,19 @@ pd.DataFrame(prompts.strategy_table(), columns=["strategy", "purpose", "prompt (
 # Each cell is the label read from one report (greedy decoding, so the grid is reproducible).
 
 # %%
-test = data.load_split("test", data_dir=data_dir)
-vlm = open_vlm(vlm_model, endpoint=vlm_endpoint, concurrency=endpoint_concurrency, revision=vlm_revision, device=device,
+test = study.load_split("test", data_dir=data_dir)
+vlm = study.open_vlm(vlm_model, endpoint=vlm_endpoint, concurrency=endpoint_concurrency, revision=vlm_revision, device=device,
                load_in_4bit=load_in_4bit, lazy=True)  # loads on first use, or asks the server at vlm_endpoint
-settings = GenerationSettings(max_new_tokens=max_new_tokens, seed=seed, batch_size=len(cases))
+settings = study.GenerationSettings(max_new_tokens=max_new_tokens, seed=seed, batch_size=len(cases))
 grid = study.run_prompt_grid(vlm, test, cases, strategies, languages, settings=settings, results_dir=results_dir, condition=upscaler)
-grid.pivot_table(index=["index", "truth", "prompt_strategy"], columns="language", values="label", aggfunc="first")
+study.prompt_grid_labels(grid)
 
 # %% [markdown]
 # How often each strategy's reports reach a clear call (the rest are abstentions: *uncertain*, or cut
 # off by the token budget before their verdict), and how often they are cut off:
 
 # %%
-grid.assign(clear=grid["label"] != "uncertain", cut_off=grid["stop_reason"] == "max_new_tokens").groupby("prompt_strategy")[["clear", "cut_off"]].mean().round(2)
+study.prompt_strategy_summary(grid)
 
 # %% [markdown]
 # ## One report in Arabic
@@ -103,9 +101,8 @@ grid.assign(clear=grid["label"] != "uncertain", cut_off=grid["stop_reason"] == "
 # Arabic is shown right to left, with the sentence that decided the reading highlighted.
 
 # %%
-arabic = grid[(grid["language"] == "ar") & (grid["prompt_strategy"] == "structured")].iloc[0]
-display(HTML(study.report_html(arabic["text"], "ar", arabic["evidence"])))
-display(Markdown(f"Reading: **{arabic['label']}** (rule: `{arabic['rule']}`), truth: **{data.label_names()[int(arabic['truth'])]}**."))
+report, reading = study.example_report(grid, language="ar", strategy="structured")
+display(HTML(report), Markdown(reading))
 
 # %% [markdown]
 # ## The app
@@ -116,7 +113,7 @@ display(Markdown(f"Reading: **{arabic['label']}** (rule: `{arabic['rule']}`), tr
 # (`cxr ui --share`). Set `launch_app = True` to start it from here.
 
 # %%
-from cxr_lib import ui  # noqa: E402
+from cxr_lib.app import ui  # noqa: E402
 
 app = ui.build_app(vlm, data_dir=data_dir, results_dir=results_dir)
 if launch_app:

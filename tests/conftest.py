@@ -90,7 +90,7 @@ def data_dir() -> Path:
 def stand_in_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with ``medgemma/`` and ``swin2sr/`` stand-ins, built once per session as the demo
     builds them (Gemma 3's real tokenizer when it can be had, else the word-level one)."""
-    from cxr_lib.stand_ins import build_stand_ins
+    from cxr_lib.models.stand_ins import build_stand_ins
 
     folder = tmp_path_factory.mktemp("stand_ins")
     build_stand_ins(folder)
@@ -102,7 +102,7 @@ def gemma3_stand_in(stand_in_dir: Path, tmp_path_factory: pytest.TempPathFactory
     """The MedGemma stand-in with Gemma 3's real tokenizer (the session's default one when it is that);
     skipped, with the reason, only when the tokenizer cannot be had."""
     from cxr_lib.errors import TokenizerUnavailableError
-    from cxr_lib.stand_ins import build_medgemma_stand_in, medgemma_tokenizer, stand_in_info
+    from cxr_lib.models.stand_ins import build_medgemma_stand_in, medgemma_tokenizer, stand_in_info
 
     if stand_in_info(stand_in_dir / "medgemma").get("tokenizer") == "gemma3":
         return stand_in_dir / "medgemma"
@@ -116,7 +116,7 @@ def gemma3_stand_in(stand_in_dir: Path, tmp_path_factory: pytest.TempPathFactory
 @pytest.fixture(scope="session")
 def word_level_stand_in(stand_in_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The MedGemma stand-in with the offline word-level tokenizer (the fallback variant)."""
-    from cxr_lib.stand_ins import build_medgemma_stand_in, stand_in_info
+    from cxr_lib.models.stand_ins import build_medgemma_stand_in, stand_in_info
 
     if stand_in_info(stand_in_dir / "medgemma").get("tokenizer") == "word-level":
         return stand_in_dir / "medgemma"
@@ -126,7 +126,7 @@ def word_level_stand_in(stand_in_dir: Path, tmp_path_factory: pytest.TempPathFac
 @pytest.fixture(scope="session")
 def test_split(data_dir: Path):
     """The 28×28 test split."""
-    from cxr_lib.data import load_split
+    from cxr_lib.data.datasets import load_split
 
     return load_split("test")
 
@@ -134,7 +134,7 @@ def test_split(data_dir: Path):
 @pytest.fixture(scope="session")
 def hr(data_dir: Path):
     """The high-resolution reference."""
-    from cxr_lib.data import load_hr_reference
+    from cxr_lib.data.datasets import load_hr_reference
 
     return load_hr_reference()
 

@@ -17,7 +17,7 @@ def free_port() -> int:
 @contextmanager
 def serving(app) -> Iterator[str]:
     """Serve ``app`` in this process on a free port; yield its URL; close it afterwards."""
-    from cxr_lib.ui import launch
+    from cxr_lib.app.ui import launch
 
     url = launch(app, port=free_port(), block=False)
     try:

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from cxr_lib.prefix_reuse import common_prefix_length
+from cxr_lib.models.prefix_reuse import common_prefix_length
 
 
 def test_common_prefix_length():
@@ -19,7 +19,7 @@ def test_common_prefix_length():
 
 @pytest.fixture(scope="module")
 def stand_in_vlm(stand_in_dir):
-    from cxr_lib.vlm import load_vlm
+    from cxr_lib.models.vlm import load_vlm
 
     return load_vlm(stand_in_dir / "medgemma", device="cpu")
 
@@ -27,7 +27,7 @@ def stand_in_vlm(stand_in_dir):
 @pytest.fixture(scope="module")
 def wide_window_vlm(stand_in_dir):
     """The stand-in with its sliding window widened past every prompt, as MedGemma's (1024) is."""
-    from cxr_lib.vlm import load_vlm
+    from cxr_lib.models.vlm import load_vlm
 
     vlm = load_vlm(stand_in_dir / "medgemma", device="cpu")
     vlm.model.config.get_text_config().sliding_window = 4096
@@ -41,9 +41,9 @@ def wide_window_vlm(stand_in_dir):
 @pytest.mark.parametrize("fixed", [False, True], ids=["free-length", "fixed-length"])
 def test_prefix_reuse_gives_the_reference_loops_greedy_outputs(wide_window_vlm, fixed, batch_size):
     stand_in_vlm = wide_window_vlm
-    from cxr_lib.bench import eight_prompts
-    from cxr_lib.prefix_reuse import generate_with_shared_prefix
-    from cxr_lib.vlm import GenerationSettings
+    from cxr_lib.tooling.bench.model import eight_prompts
+    from cxr_lib.models.prefix_reuse import generate_with_shared_prefix
+    from cxr_lib.models.vlm import GenerationSettings
 
     image = np.random.default_rng(3).integers(0, 256, (28, 28), dtype=np.uint8)
     prompts = [p for _, _, p in eight_prompts()]
@@ -67,9 +67,9 @@ def test_prefix_reuse_gives_the_reference_loops_greedy_outputs(wide_window_vlm, 
 
 def test_batched_prefix_reuse_falls_back_when_padding_would_not_fit_the_window(stand_in_vlm):
     """The stand-in's window (64 tokens) is shorter than its prompts: batching would change outputs."""
-    from cxr_lib.bench import eight_prompts
-    from cxr_lib.prefix_reuse import generate_with_shared_prefix
-    from cxr_lib.vlm import GenerationSettings
+    from cxr_lib.tooling.bench.model import eight_prompts
+    from cxr_lib.models.prefix_reuse import generate_with_shared_prefix
+    from cxr_lib.models.vlm import GenerationSettings
 
     image = np.random.default_rng(5).integers(0, 256, (28, 28), dtype=np.uint8)
     prompts = [p for _, _, p in eight_prompts()]
@@ -80,8 +80,8 @@ def test_batched_prefix_reuse_falls_back_when_padding_would_not_fit_the_window(s
 
 
 def test_prefix_reuse_of_one_prompt_matches_too(stand_in_vlm):
-    from cxr_lib.prefix_reuse import generate_with_shared_prefix
-    from cxr_lib.vlm import GenerationSettings
+    from cxr_lib.models.prefix_reuse import generate_with_shared_prefix
+    from cxr_lib.models.vlm import GenerationSettings
 
     image = np.full((28, 28), 90, dtype=np.uint8)
     settings = GenerationSettings(max_new_tokens=6, batch_size=1)
@@ -92,7 +92,7 @@ def test_prefix_reuse_of_one_prompt_matches_too(stand_in_vlm):
 
 
 def test_thresholds_and_summary_read_a_results_dict():
-    from cxr_lib.bench import check_thresholds, summary_lines
+    from cxr_lib.tooling.bench.report import check_thresholds, summary_lines
 
     results = {
         "quick": False,
@@ -115,6 +115,25 @@ def test_thresholds_and_summary_read_a_results_dict():
     assert "3.5×" in text and "FAIL" in text
 
 
+def test_bench_modules_import_without_torch():
+    """The benchmark's modules defer torch and transformers to the functions that need them."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import cxr_lib.tooling.bench.run, cxr_lib.tooling.bench.report; "
+            "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_bandwidth_buffer_dwarfs_a_gpus_caches_on_full_runs_only():
+    from cxr_lib.tooling.bench.configs import FULL, GPU_BANDWIDTH_MIB, QUICK
+
+    assert FULL.bandwidth_mib_on("cuda:0") == GPU_BANDWIDTH_MIB
+    assert FULL.bandwidth_mib_on("cpu") == FULL.bandwidth_mib
+    assert QUICK.bandwidth_mib_on("cuda") == QUICK.bandwidth_mib < GPU_BANDWIDTH_MIB
+
+
 def test_unknown_workload_is_one_clear_error(tmp_path):
     from cxr_lib.cli import main
 
@@ -123,7 +142,7 @@ def test_unknown_workload_is_one_clear_error(tmp_path):
 
 @pytest.mark.slow  # every workload, two local servers included: ~45 s here
 def test_quick_bench_writes_json_of_the_documented_shape(tmp_path, capsys):
-    from cxr_lib.bench import WORKLOADS
+    from cxr_lib.tooling.bench.run import WORKLOADS
     from cxr_lib.cli import main
 
     out = tmp_path / "bench" / "quick.json"

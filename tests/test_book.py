@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cxr_lib import book
+from cxr_lib.tooling import book
 from cxr_lib.errors import ModelLoadError, ParameterError
 
 ROOT = Path(__file__).resolve().parents[1]

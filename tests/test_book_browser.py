@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BuiltBook
-from cxr_lib.book import STAND_IN_ANNOUNCEMENT
+from cxr_lib.tooling.book import STAND_IN_ANNOUNCEMENT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PAGES = ("index.html", "book/executed/01_baseline.html", "book/executed/02_super_resolution.html",

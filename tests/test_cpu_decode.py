@@ -9,9 +9,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from cxr_lib import cpu_decode  # noqa: E402
+from cxr_lib.models import cpu_decode  # noqa: E402
 from cxr_lib.errors import ParameterError  # noqa: E402
-from cxr_lib.vlm import GenerationSettings, load_vlm  # noqa: E402
+from cxr_lib.models.vlm import GenerationSettings, load_vlm  # noqa: E402
 
 
 class TwoLayers(torch.nn.Module):
@@ -111,8 +111,8 @@ def test_switch_by_environment(model, monkeypatch):
 
 def test_the_cpu_engine_routes_and_decodes_as_pytorch_does(vlm, data_dir):
     """Loaded on the CPU, the stand-in MedGemma has the route; greedy reports equal PyTorch's own."""
-    from cxr_lib.data import load_split
-    from cxr_lib.upscale import upscale
+    from cxr_lib.data.datasets import load_split
+    from cxr_lib.models.upscale import upscale
 
     assert cpu_decode.installed(vlm.model)
     test = load_split("test")

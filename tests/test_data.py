@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cxr_lib import data
+from cxr_lib.data import cases
+from cxr_lib.data import datasets as data
 from cxr_lib.errors import CaseSetError, DataError, DataNotFoundError, HRUnavailableError, SplitError
 
 
@@ -86,36 +87,41 @@ def test_cli_data_prints_the_summary(data_dir: Path) -> None:
 
 def test_case_sets(data_dir: Path, tmp_path: Path) -> None:
     labels = data.load_split("test", data_dir=data_dir).labels
-    assert data.load_case_set("reference").indices == data.REFERENCE_CASES
-    sample = data.load_case_set("sample", labels=labels, n=60, seed=3)
+    assert cases.load_case_set("reference").indices == data.REFERENCE_CASES
+    sample = cases.load_case_set("sample", labels=labels, n=60, seed=3)
     assert len(sample) == 60 and len(set(sample.indices)) == 60
-    assert sample == data.load_case_set("sample", labels=labels, n=60, seed=3)
-    assert sample != data.load_case_set("sample", labels=labels, n=60, seed=4)
+    assert sample == cases.load_case_set("sample", labels=labels, n=60, seed=3)
+    assert sample != cases.load_case_set("sample", labels=labels, n=60, seed=4)
     share = labels[list(sample.indices)].mean()
     assert abs(share - labels.mean()) < 0.03  # stratified
-    assert len(data.load_case_set("test", labels=labels)) == 624
+    assert len(cases.load_case_set("test", labels=labels)) == 624
     saved = sample.save(tmp_path / "cases.json")
-    assert data.load_case_set(str(saved)) == sample
+    assert cases.load_case_set(str(saved)) == sample
 
 
 def test_cnn_case_sets_from_predictions() -> None:
     import pandas as pd
 
     frame = pd.DataFrame({"index": range(8), "label": [0, 0, 1, 1, 0, 1, 0, 1], "pred": [1, 0, 0, 1, 1, 1, 0, 1]})
-    assert data.cases_from_predictions(frame, "cnn-errors").indices == (0, 2, 4)
-    assert data.cases_from_predictions(frame, "cnn-false-positives").indices == (0, 4)
-    assert data.cases_from_predictions(frame, "cnn-false-negatives").indices == (2,)
-    correct = data.cases_from_predictions(frame, "cnn-correct-sample", n=3, seed=0)
+    assert cases.cases_from_predictions(frame, "cnn-errors").indices == (0, 2, 4)
+    assert cases.cases_from_predictions(frame, "cnn-false-positives").indices == (0, 4)
+    assert cases.cases_from_predictions(frame, "cnn-false-negatives").indices == (2,)
+    correct = cases.cases_from_predictions(frame, "cnn-correct-sample", n=3, seed=0)
     assert len(correct) == 3 and set(correct.indices) <= {1, 3, 5, 6, 7}
+    # one dispatch for every name: a predictions table (or a CSV of one) serves the cnn-* sets
+    assert cases.load_case_set("cnn-false-positives", predictions=frame) == cases.cases_from_predictions(
+        frame, "cnn-false-positives")
+    with pytest.raises(CaseSetError, match="unknown CNN case set 'cnn-nonsense'"):
+        cases.load_case_set("cnn-nonsense", predictions=frame)
 
 
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: data.load_case_set("nonsense"), "unknown case set 'nonsense'"),
-        (lambda: data.load_case_set("cnn-errors"), "needs the CNN's predictions"),
-        (lambda: data.stratified_sample(np.array([0, 1, 1]), 5), "sample size 5 is out of range"),
-        (lambda: data.load_case_set("missing.json"), "does not exist"),
+        (lambda: cases.load_case_set("nonsense"), "unknown case set 'nonsense'"),
+        (lambda: cases.load_case_set("cnn-errors"), "needs the CNN's predictions"),
+        (lambda: cases.stratified_sample(np.array([0, 1, 1]), 5), "sample size 5 is out of range"),
+        (lambda: cases.load_case_set("missing.json"), "does not exist"),
     ],
 )
 def test_bad_case_sets(call, message: str) -> None:
@@ -210,6 +216,14 @@ def test_cli_bad_input_is_one_line(tmp_path: Path, setup, args: list[str], messa
 
 
 def test_import_is_cheap() -> None:
-    code = "import sys, cxr_lib, cxr_lib.data, cxr_lib.cli, cxr_lib.evaluate; cxr_lib.data.dataset_info(); print(sorted(m for m in ('torch', 'transformers', 'gradio', 'timm') if m in sys.modules))"
+    code = "import sys, cxr_lib, cxr_lib.data.datasets, cxr_lib.cli, cxr_lib.analysis.evaluate; cxr_lib.data.datasets.dataset_info(); print(sorted(m for m in ('torch', 'transformers', 'gradio', 'timm') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_data_layer_imports_nothing_above_it() -> None:
+    """The data layer (splits, predictions, case sets, images) loads no model, analysis or app module."""
+    code = ("import sys, cxr_lib.data.datasets, cxr_lib.data.predictions, cxr_lib.data.cases, cxr_lib.data.images; "
+            "print(sorted(m for m in sys.modules if m.startswith(('cxr_lib.models', 'cxr_lib.analysis', 'cxr_lib.app'))))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "[]", result.stdout + result.stderr

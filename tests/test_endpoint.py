@@ -22,15 +22,15 @@ from pathlib import Path
 import pytest
 
 from cxr_lib.cli import main
-from cxr_lib.endpoint import (EndpointVLM, answer_score, normalize_url, open_endpoint, sampling_fields,
+from cxr_lib.models.endpoint import (EndpointVLM, answer_score, normalize_url, open_endpoint, sampling_fields,
                               served_identity)
 from cxr_lib.errors import EndpointError
-from cxr_lib.records import ResultCache
-from cxr_lib.runner import run_prompt_grid, run_reports
-from cxr_lib.serve import (LocalServer, cxr_serve_command, free_port, transformers_serve_available,
+from cxr_lib.analysis.records import ResultCache
+from cxr_lib.analysis.runner import run_prompt_grid, run_reports
+from cxr_lib.app.serve import (LocalServer, cxr_serve_command, free_port, transformers_serve_available,
                            transformers_serve_command)
-from cxr_lib.stand_ins import STAND_IN_LABEL
-from cxr_lib.vlm import GenerationSettings, load_vlm
+from cxr_lib.models.provenance import STAND_IN_LABEL
+from cxr_lib.models.vlm import GenerationSettings, load_vlm
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = (1, 9, 22, 39, 44, 61, 67, 68)
@@ -68,8 +68,8 @@ def cxr_server(stand_in, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cases(data_dir):
-    from cxr_lib.data import load_split
-    from cxr_lib.upscale import condition_images
+    from cxr_lib.data.datasets import load_split
+    from cxr_lib.analysis.conditions import condition_images
 
     test = load_split("test")
     images = dict(zip(CASES, condition_images(test, CASES, "lanczos", 224, rgb=True)))
@@ -168,9 +168,9 @@ def test_stream_ends_in_the_generated_report(hf_server, stand_in, cases):
 
 
 def test_open_vlm_picks_the_backend(hf_server, stand_in):
-    from cxr_lib.backends import open_vlm
+    from cxr_lib.models.backends import open_vlm
     from cxr_lib.errors import ParameterError
-    from cxr_lib.vlm import VLM
+    from cxr_lib.models.vlm import VLM
 
     local = open_vlm(stand_in, lazy=True, concurrency=8)  # concurrency is the endpoint's: not used here
     served = open_vlm(str(stand_in), endpoint=hf_server.url, concurrency=3, device="cpu")
@@ -184,11 +184,11 @@ def test_open_vlm_picks_the_backend(hf_server, stand_in):
 # --------------------------------------------------------------------------- a run killed midway
 KILLED_RUN = textwrap.dedent("""
     import sys
-    from cxr_lib.data import load_split
-    from cxr_lib.endpoint import open_endpoint
-    from cxr_lib.runner import run_reports
-    from cxr_lib.upscale import condition_images
-    from cxr_lib.vlm import GenerationSettings
+    from cxr_lib.data.datasets import load_split
+    from cxr_lib.models.endpoint import open_endpoint
+    from cxr_lib.analysis.runner import run_reports
+    from cxr_lib.analysis.conditions import condition_images
+    from cxr_lib.models.vlm import GenerationSettings
 
     url, model, results = sys.argv[1], sys.argv[2], sys.argv[3]
     cases = [int(c) for c in sys.argv[4].split(",")]
@@ -202,8 +202,8 @@ KILLED_RUN = textwrap.dedent("""
 
 @pytest.mark.slow
 def test_a_killed_run_resumes_without_asking_again(hf_server, stand_in, data_dir, tmp_path):
-    from cxr_lib.data import load_split
-    from cxr_lib.upscale import condition_images
+    from cxr_lib.data.datasets import load_split
+    from cxr_lib.analysis.conditions import condition_images
 
     cases = (1, 9, 22, 39, 44, 61, 67, 68, 71, 78, 100, 120)
     results = tmp_path / "results"
@@ -465,7 +465,7 @@ def test_stand_in_detection(stand_in, tmp_path):
 
 # --------------------------------------------------------------------------- the app
 def test_app_streams_scores_and_labels_a_served_stand_in(cxr_server, data_dir, tmp_path):
-    from cxr_lib.ui import SOURCE_DATASET, create_context, run_generation
+    from cxr_lib.app.ui import SOURCE_DATASET, create_context, run_generation
 
     vlm = open_endpoint(cxr_server.url)
     ctx = create_context(vlm.model_id, vlm=vlm, results_dir=tmp_path)
@@ -474,14 +474,14 @@ def test_app_streams_scores_and_labels_a_served_stand_in(cxr_server, data_dir, t
                                 False, 0.2, 0.9, 0, 16, True))
     record = steps[-1]["record"]
     assert record["stand_in"] and record["stand_in_label"] == STAND_IN_LABEL
-    assert 0 <= record["p_pneumonia"] <= 1 and record["model"]["device"] == cxr_server.url
+    assert 0 <= record["p_pneumonia"] <= 1 and record["model_id"] == vlm.model_id
     (generated,) = vlm.generate([steps[-1]["case"].model_view], ["Describe this chest X-ray."],
                                 GenerationSettings(max_new_tokens=16))
-    assert record["report"] == generated.text
+    assert record["text"] == generated.text
 
 
 def test_the_vllm_profile_matches_the_notebooks():
-    from cxr_lib import book
+    from cxr_lib.tooling import book
 
     profile = book.load_profile(ROOT / "profiles" / "vllm.yaml")
     for notebook in book.NOTEBOOKS:
@@ -491,7 +491,7 @@ def test_the_vllm_profile_matches_the_notebooks():
 
 
 def test_book_preflight_asks_the_server_not_the_hub(data_dir, tmp_path, monkeypatch):
-    from cxr_lib import book
+    from cxr_lib.tooling import book
 
     monkeypatch.setattr(book, "check_hub_model", lambda model: (_ for _ in ()).throw(AssertionError(model)))
     profile = book.Profile("p", False, {"all": {"vlm_endpoint": f"http://127.0.0.1:{free_port()}/v1"},

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from cxr_lib import evaluate
+from cxr_lib.analysis import evaluate
 
 
 def test_wilson_interval_matches_the_formula() -> None:
@@ -73,7 +73,7 @@ def test_uncertain_bounds_read_every_uncertain_both_ways() -> None:
 
 
 def test_one_definition_of_correct() -> None:
-    from cxr_lib.records import outcome
+    from cxr_lib.analysis.records import outcome
 
     results = frame("lanczos", ["normal", "pneumonia", "uncertain", "normal"], [0, 0, 1, 1])
     assert evaluate.outcomes(results).tolist() == ["right", "wrong", "abstained", "wrong"]

@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cxr_lib.data.artifacts import committed
 from cxr_lib.cli import main
 from cxr_lib.errors import HRUnavailableError, UpscaleError
-from cxr_lib.fidelity import (
+from cxr_lib.analysis.fidelity import (
     FIDELITY_COLUMNS,
     error_map,
     fidelity_cases,
@@ -22,8 +23,8 @@ from cxr_lib.fidelity import (
     summary_markdown,
     summary_text,
 )
-from cxr_lib.stand_ins import STAND_IN_LABEL
-from cxr_lib.upscale import load_super_resolver, resize, upscale_batch
+from cxr_lib.models.provenance import STAND_IN_LABEL
+from cxr_lib.models.upscale import load_super_resolver, resize, upscale_batch
 
 NO_REFERENCE = 3
 INTERP = ["nearest", "bilinear", "bicubic", "lanczos"]
@@ -31,7 +32,7 @@ INTERP = ["nearest", "bilinear", "bicubic", "lanczos"]
 
 @pytest.fixture(scope="module")
 def sr(tmp_path_factory: pytest.TempPathFactory):
-    from cxr_lib.stand_ins import build_swin2sr_stand_in
+    from cxr_lib.models.stand_ins import build_swin2sr_stand_in
 
     return load_super_resolver(str(build_swin2sr_stand_in(tmp_path_factory.mktemp("swin2sr"))), device="cpu")
 
@@ -118,7 +119,7 @@ def test_bad_inputs(test_split, hr) -> None:
 
 
 def test_cases_and_figure(test_split, hr, sr) -> None:
-    from cxr_lib.plots import fidelity_cases_figure, fidelity_summary_figure
+    from cxr_lib.analysis.plots import fidelity_cases_figure, fidelity_summary_figure
 
     cases = fidelity_cases(test_split, hr, [22, 1], ["nearest", "swin2sr"], sr_model=sr)
     assert cases[0].outputs["nearest"].shape == (224, 224) and cases[0].errors["swin2sr"].dtype == np.float32
@@ -180,7 +181,7 @@ def test_real_esrgan_rows_are_real_and_labelled(small_table) -> None:
 
 
 def test_paired_differences_match_per_image_arithmetic(small_table) -> None:
-    from cxr_lib.fidelity import paired_differences, paired_findings, paired_markdown
+    from cxr_lib.analysis.fidelity import paired_differences, paired_findings, paired_markdown
 
     paired = paired_differences(small_table)
     assert set(paired["method"]) == {"bicubic", FAST} and (paired["baseline"] == "lanczos").all()
@@ -195,8 +196,8 @@ def test_paired_differences_match_per_image_arithmetic(small_table) -> None:
 
 
 def test_fidelity_markdown_names_models_speed_and_file(small_table, tmp_path: Path) -> None:
-    from cxr_lib.fidelity import FidelityRun, describe_model, paired_differences, write_fidelity
-    from cxr_lib.realesrgan import default_realesrgan
+    from cxr_lib.analysis.fidelity import FidelityRun, describe_model, paired_differences, write_fidelity
+    from cxr_lib.models.realesrgan import default_realesrgan
 
     run = FidelityRun(small_table, summarise_fidelity(small_table), 1.5, paired_differences(small_table),
                       {FAST: describe_model(default_realesrgan(FAST))})
@@ -216,7 +217,7 @@ def committed_csv(small_table, tmp_path: Path) -> Path:
 
 
 def test_load_committed_returns_checked_rows(committed_csv, small_table, test_split, hr, indices) -> None:
-    from cxr_lib.fidelity import load_committed
+    from cxr_lib.analysis.fidelity import load_committed
 
     rows = load_committed(committed_csv, test_split, hr, [FAST], indices[:4], spot_check=1)
     assert set(rows["method"]) == {FAST} and sorted(set(rows["index"])) == sorted(indices[:4]) and len(rows) == 8
@@ -258,7 +259,7 @@ def _broken(table: pd.DataFrame, how: str) -> pd.DataFrame:
 ])
 def test_load_committed_rejects_a_table_that_does_not_match(how, message, small_table, tmp_path: Path, test_split, hr, indices) -> None:
     from cxr_lib.errors import DataError
-    from cxr_lib.fidelity import load_committed
+    from cxr_lib.analysis.fidelity import load_committed
 
     path = tmp_path / "bad.csv"
     _broken(small_table, how).to_csv(path, index=False)
@@ -269,7 +270,7 @@ def test_load_committed_rejects_a_table_that_does_not_match(how, message, small_
 
 def test_load_committed_missing_file(tmp_path: Path, test_split, hr) -> None:
     from cxr_lib.errors import DataError
-    from cxr_lib.fidelity import load_committed
+    from cxr_lib.analysis.fidelity import load_committed
 
     with pytest.raises(DataError, match="does not exist: write it with cxr fidelity --methods realesrgan-x4plus"):
         load_committed(tmp_path / "none.csv", test_split, hr, ["realesrgan-x4plus"])
@@ -277,7 +278,7 @@ def test_load_committed_missing_file(tmp_path: Path, test_split, hr) -> None:
 
 def test_combined_scores_live_and_committed(committed_csv, test_split, hr, indices) -> None:
     from cxr_lib.errors import ParameterError
-    from cxr_lib.fidelity import combined_scores
+    from cxr_lib.analysis.fidelity import combined_scores
 
     table, note = combined_scores(test_split, hr, ["lanczos"], str(committed_csv), [FAST], indices[:6], spot_check=1)
     assert sorted(set(table["method"])) == ["lanczos", FAST] and len(table) == 2 * 6 * 2
@@ -291,16 +292,16 @@ def test_combined_scores_live_and_committed(committed_csv, test_split, hr, indic
 
 def test_committed_realesrgan_table_matches_the_data(test_split, hr) -> None:
     """The committed x4plus scores cover all 555 references and one image recomputes to the same values."""
-    from cxr_lib.fidelity import load_committed
+    from cxr_lib.analysis.fidelity import load_committed
 
-    path = Path(__file__).resolve().parents[1] / "artifacts" / "fidelity" / "fidelity_realesrgan.csv"
+    path = committed("fidelity/fidelity_realesrgan.csv")
     rows = load_committed(path, test_split, hr, ["realesrgan-x4plus"], spot_check=1)
     assert rows["index"].nunique() == len(hr.available(test_split.indices)) == 555
     assert set(rows["size"]) == {224, 112} and not rows["stand_in"].any()
 
 
 def test_error_map_figure_labels_real_weights_and_stand_ins(test_split, hr, sr) -> None:
-    from cxr_lib.plots import fidelity_cases_figure
+    from cxr_lib.analysis.plots import fidelity_cases_figure
 
     cases = fidelity_cases(test_split, hr, [22], ["lanczos", FAST, "swin2sr"], size=112, sr_model=sr)
     assert cases[0].titles == {"lanczos": "lanczos", FAST: "Real-ESRGAN animevideov3 (real weights)",

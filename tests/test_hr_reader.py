@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxr_lib import hr_reader
+from cxr_lib.analysis import reader as reader_analysis
+from cxr_lib.models import hr_reader
+from cxr_lib.training import hr_reader as reader_training
 from cxr_lib.cli import main
 from cxr_lib.errors import CheckpointError, ParameterError, PredictionsError
 
@@ -29,7 +31,7 @@ def cli_error(capsys: pytest.CaptureFixture, argv: list[str]) -> str:
 @pytest.fixture(scope="module")
 def trained(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> hr_reader.Reader:
     """One epoch on a class-stratified slice of the real train originals."""
-    return hr_reader.train_reader("cpu", tmp_path_factory.mktemp("reader") / "r", seed=0, **SLICE).reader
+    return reader_training.train_reader("cpu", tmp_path_factory.mktemp("reader") / "r", seed=0, **SLICE).reader
 
 
 # --------------------------------------------------------------------------- training and checkpoints
@@ -52,7 +54,7 @@ def test_checkpoint_round_trip_gives_the_same_probabilities(trained: hr_reader.R
 
 
 def test_same_seed_same_weights(trained: hr_reader.Reader, tmp_path: Path) -> None:
-    again = hr_reader.train_reader("cpu", tmp_path / "again", seed=0, **SLICE).reader
+    again = reader_training.train_reader("cpu", tmp_path / "again", seed=0, **SLICE).reader
     assert (again.path / hr_reader.WEIGHTS_FILE).read_bytes() == (trained.path / hr_reader.WEIGHTS_FILE).read_bytes()
 
 
@@ -70,38 +72,38 @@ def test_damaged_checkpoints_are_refused(trained: hr_reader.Reader, tmp_path: Pa
 
 def test_every_input_is_112_grayscale(test_split, hr) -> None:
     for name in ("hr", "lanczos", "nearest"):
-        images = hr_reader.input_images(test_split, hr, [22, 1], name)
+        images = reader_analysis.input_images(test_split, hr, [22, 1], name)
         assert all(image.shape == (112, 112) and image.dtype == np.uint8 for image in images)
-    real = hr_reader.input_images(test_split, hr, [22], "hr")[0]
-    assert not np.array_equal(real, hr_reader.input_images(test_split, hr, [22], "lanczos")[0])
+    real = reader_analysis.input_images(test_split, hr, [22], "hr")[0]
+    assert not np.array_equal(real, reader_analysis.input_images(test_split, hr, [22], "lanczos")[0])
     with pytest.raises(ParameterError, match="unknown reader input 'sharp'"):
-        hr_reader.check_inputs(["hr", "sharp"])
+        reader_analysis.check_inputs(["hr", "sharp"])
 
 
 def test_committed_predictions_are_checked(trained: hr_reader.Reader, test_split, hr, tmp_path: Path) -> None:
     indices = hr.available(test_split.indices)
-    frame = hr_reader.predict_inputs(trained, test_split, hr, ["hr", "lanczos"], indices)
-    path = hr_reader.write_predictions(frame, tmp_path / "p.csv")
-    read = hr_reader.load_committed(path, trained, test_split, hr, ["lanczos"], spot_check=2)
+    frame = reader_analysis.predict_inputs(trained, test_split, hr, ["hr", "lanczos"], indices)
+    path = reader_analysis.write_predictions(frame, tmp_path / "p.csv")
+    read = reader_analysis.load_committed(path, trained, test_split, hr, ["lanczos"], spot_check=2)
     assert set(read["input"]) == {"lanczos"} and len(read) == len(indices)
     broken = frame.copy()
     broken.loc[(broken["input"] == "lanczos") & (broken["index"] == indices[0]), "prob_pneumonia"] = 0.999999
     broken.loc[(broken["input"] == "lanczos") & (broken["index"] == indices[0]), "pred"] = 1
-    hr_reader.write_predictions(broken, tmp_path / "b.csv")
+    reader_analysis.write_predictions(broken, tmp_path / "b.csv")
     with pytest.raises(PredictionsError, match="recomputed now"):
-        hr_reader.load_committed(tmp_path / "b.csv", trained, test_split, hr, ["lanczos"], spot_check=1)
-    hr_reader.write_predictions(frame[frame["index"] != indices[-1]], tmp_path / "short.csv")
+        reader_analysis.load_committed(tmp_path / "b.csv", trained, test_split, hr, ["lanczos"], spot_check=1)
+    reader_analysis.write_predictions(frame[frame["index"] != indices[-1]], tmp_path / "short.csv")
     with pytest.raises(PredictionsError, match="do not cover"):
-        hr_reader.load_committed(tmp_path / "short.csv", trained, test_split, hr, ["hr"], spot_check=0)
+        reader_analysis.load_committed(tmp_path / "short.csv", trained, test_split, hr, ["hr"], spot_check=0)
     with pytest.raises(PredictionsError, match="do not exist"):
-        hr_reader.load_committed(tmp_path / "none.csv", trained, test_split, hr, ["hr"])
+        reader_analysis.load_committed(tmp_path / "none.csv", trained, test_split, hr, ["hr"])
 
 
 def test_cli_predict_writes_a_table(trained: hr_reader.Reader, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "p.csv"
     assert main(["reader", "predict", "--checkpoint", str(trained.path), "--inputs", "hr,nearest", "--out", str(out)]) == 0
     frame = pd.read_csv(out)
-    assert list(frame.columns) == list(hr_reader.PREDICTION_COLUMNS) and set(frame["input"]) == {"hr", "nearest"}
+    assert list(frame.columns) == list(reader_analysis.PREDICTION_COLUMNS) and set(frame["input"]) == {"hr", "nearest"}
     assert "unknown reader input" in cli_error(capsys, ["reader", "predict", "--checkpoint", str(trained.path),
                                                         "--inputs", "hr,magic", "--out", str(out)])
     assert "unknown reader preset" in cli_error(capsys, ["reader", "train", "--preset", "huge", "--out", str(tmp_path)])
@@ -124,37 +126,37 @@ def synthetic(n: int = 60, seed: int = 0) -> pd.DataFrame:
 
 def test_summary_and_paired_tables() -> None:
     frame = synthetic()
-    summary = hr_reader.summary_table(frame, n_resamples=200)
+    summary = reader_analysis.summary_table(frame, n_resamples=200)
     assert summary.loc["hr", "AUC"] == 1.0 and summary.loc["lanczos", "AUC"] < 0.8
     assert summary.loc["lanczos", "AUC low"] < summary.loc["lanczos", "AUC"] < summary.loc["lanczos", "AUC high"]
     assert summary.loc["hr", "sensitivity"].startswith("1.000") and "(30/30)" in summary.loc["hr", "specificity"]
-    paired = hr_reader.paired_table(frame)
+    paired = reader_analysis.paired_table(frame)
     row = paired.iloc[0]
     assert (row["A"], row["B"]) == ("hr", "lanczos") and row["AUC B − A"] < -0.2 and row["DeLong p"] < 0.001
     wrong = frame[frame["input"] == "lanczos"]
     assert row["right only with A"] == int((wrong["pred"] != wrong["label"]).sum())  # hr is always right
     assert row["right only with B"] == 0 and row["McNemar p"] < 0.01
     assert (paired["DeLong p (Holm)"] >= paired["DeLong p"]).all()
-    assert "loses" in hr_reader.findings(summary, paired)
+    assert "loses" in reader_analysis.findings(summary, paired)
 
 
 def test_cnn_row_joins_on_the_same_cases() -> None:
     frame = synthetic()
     cnn = pd.DataFrame({"index": np.arange(100), "label": [0, 1] * 50, "prob_pneumonia": np.linspace(0, 1, 100),
                         "pred": (np.linspace(0, 1, 100) >= 0.5).astype(int)})
-    joined = hr_reader.with_cnn(frame, cnn)
+    joined = reader_analysis.with_cnn(frame, cnn)
     assert set(joined["input"]) == {"cnn-28", "hr", "lanczos"}
     assert sorted(joined.loc[joined["input"] == "cnn-28", "index"]) == list(range(60))
-    pairs = hr_reader.default_pairs(list(dict.fromkeys(joined["input"])))
+    pairs = reader_analysis.default_pairs(list(dict.fromkeys(joined["input"])))
     assert ("hr", "lanczos") in pairs and ("cnn-28", "lanczos") in pairs and ("cnn-28", "hr") in pairs
     assert ("hr", "cnn-28") not in pairs and ("lanczos", "lanczos") not in pairs
     with pytest.raises(ParameterError, match="cannot compare"):
-        hr_reader.paired_table(frame, [("hr", "swin2sr")])
+        reader_analysis.paired_table(frame, [("hr", "swin2sr")])
 
 
 def test_threshold_note_counts_the_calls() -> None:
     frame = synthetic()
-    note = hr_reader.threshold_note(frame)
+    note = reader_analysis.threshold_note(frame)
     lanczos = frame[(frame["input"] == "lanczos") & (frame["label"] == 0)]
     share = f"{(lanczos['pred'] == 1).mean():.0%} of 30 normal images called pneumonia"
     assert "real original (112×112): 0% of 30 normal images called pneumonia, 100% of 30 pneumonia images found" in note

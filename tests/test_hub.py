@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from cxr_lib import hub
+from cxr_lib.models import hub
 from cxr_lib.errors import ModelLoadError
 
 
@@ -26,8 +26,8 @@ def test_unreachable_endpoint_is_reported_quickly(monkeypatch: pytest.MonkeyPatc
 
 
 def test_vlm_and_swin2sr_fail_fast_without_network(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    from cxr_lib.upscale import load_super_resolver
-    from cxr_lib.vlm import load_vlm
+    from cxr_lib.models.upscale import load_super_resolver
+    from cxr_lib.models.vlm import load_vlm
 
     monkeypatch.setattr(hub, "hub_reachable", lambda timeout=3.0: False)
     monkeypatch.setattr(hub, "is_cached", lambda *a, **k: False)

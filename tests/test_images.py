@@ -10,7 +10,7 @@ from hypothesis.extra.numpy import arrays
 
 import image_cases
 from cxr_lib.errors import ImageInputError
-from cxr_lib.images import MIN_SIDE, load_image_file, to_grayscale_uint8
+from cxr_lib.data.images import MIN_SIDE, load_image_file, to_grayscale_uint8
 
 
 @pytest.mark.parametrize("name", list(image_cases.GOOD))

@@ -1,4 +1,4 @@
-"""Tests for cxr_lib.labels: report text → label + the sentence that decided it.
+"""Tests for cxr_lib.analysis.labels: report text → label + the sentence that decided it.
 
 Each case asserts the label AND the evidence, so a right label reached for the wrong reason fails.
 """
@@ -12,7 +12,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from cxr_lib.labels import LABELS, RULES, Reading, plain_text, read_report
+from cxr_lib.analysis.labels import LABELS, RULES, Reading, evidence_span, highlight, plain_text, read_report
 
 REPORTS = Path(__file__).parent / "data" / "reports"
 
@@ -341,7 +341,7 @@ REFERENCE_READINGS = {  # (condition, test index) → (label, rule, a word the d
 
 
 def test_the_earlier_analysis_reports_are_read_as_they_say(data_dir: Path) -> None:
-    from cxr_lib.data import REFERENCE_REPORTS_FILE, load_reference_reports
+    from cxr_lib.data.datasets import REFERENCE_REPORTS_FILE, load_reference_reports
 
     if not (data_dir / REFERENCE_REPORTS_FILE).is_file():
         pytest.skip(f"no {REFERENCE_REPORTS_FILE} in {data_dir}")
@@ -364,3 +364,37 @@ def test_a_cut_off_report_keeps_only_a_verdict_it_reached() -> None:
     final = "Right lower lobe consolidation.\nFinal answer: PNEUMONIA\nThe"
     assert read_report(final, cut_off=True).label == "pneumonia"
     assert read_report("Right lower lobe consolidation. The heart", cut_off=True).rule == "cut-off"
+
+
+# --------------------------------------------------------------------------- showing the evidence
+def test_highlight_marks_the_evidence_sentence() -> None:
+    text = "The heart is normal. There is a focal consolidation in the right lower lobe consistent with pneumonia."
+    reading = read_report(text)
+    parts = highlight(text, reading.evidence, reading.label)
+    assert "".join(segment for segment, _ in parts) == text
+    tagged = [(segment, tag) for segment, tag in parts if tag]
+    assert tagged == [(reading.evidence, reading.label)] and reading.label == "pneumonia"
+
+
+def test_highlight_finds_evidence_through_markdown() -> None:
+    text = "## Findings\n- Lungs: clear.\n\n**Impression:** No *focal consolidation* to suggest pneumonia.\n"
+    reading = read_report(text)
+    parts = highlight(text, reading.evidence, reading.label)
+    assert "".join(segment for segment, _ in parts) == text
+    assert [tag for _, tag in parts if tag] == ["normal"]
+    assert "focal consolidation" in next(segment for segment, tag in parts if tag)
+
+
+def test_highlight_without_evidence_leaves_the_report_whole() -> None:
+    assert highlight("Lungs are clear.", "", "normal") == [("Lungs are clear.", None)]
+    assert highlight("Lungs are clear.", "Heart is enlarged.", "normal") == [("Lungs are clear.", None)]
+    assert highlight("", "anything", "normal") == [] and evidence_span("", None) is None
+
+
+def test_report_html_marks_what_the_app_highlights() -> None:
+    from cxr_lib.study import report_html
+
+    text = "## Findings\n- Lungs: clear.\n\n**Impression:** No *focal consolidation* to suggest <pneumonia>.\n"
+    html = report_html(text, "ar", "No focal consolidation to suggest <pneumonia>.")
+    assert 'dir="rtl"' in html and "<pneumonia" not in html  # escaped
+    assert html.count("<mark>") == 1 and "<mark>No *focal consolidation* to suggest &lt;pneumonia</mark>" in html

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cxr_lib.errors import PromptError
-from cxr_lib.prompts import (
+from cxr_lib.models.prompts import (
     LANGUAGES,
     REFERENCE_PROMPT,
     STRATEGIES,
@@ -91,7 +91,7 @@ def test_ui_presets_are_the_reference_four():
 
 
 def test_custom_prompts_are_cleaned_in_the_library():
-    from cxr_lib.prompts import MAX_PROMPT_CHARS, build_prompt
+    from cxr_lib.models.prompts import MAX_PROMPT_CHARS, build_prompt
 
     assert build_prompt("zero-shot", custom="Describe\x00 this\x07 X-ray.") == "Describe this X-ray."
     rtl = build_prompt("zero-shot", "ar", custom="صف هذه الصورة")

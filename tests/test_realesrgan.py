@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cxr_lib import realesrgan
+from cxr_lib.models import realesrgan
 from cxr_lib.cli import main
 from cxr_lib.errors import ModelLoadError, UpscaleError
-from cxr_lib.realesrgan import MODELS, RealESRGAN, default_realesrgan, load_realesrgan, model_files
-from cxr_lib.upscale import (
+from cxr_lib.models.realesrgan import MODELS, RealESRGAN, default_realesrgan, load_realesrgan, model_files
+from cxr_lib.models.upscale import (
     LEARNED,
     METHODS,
     REAL_ESRGAN,
@@ -69,7 +69,7 @@ def test_registry_names_and_families() -> None:
 
 
 def test_learned_model_never_stands_in_for_another(fast, monkeypatch, no_cached_models) -> None:
-    from cxr_lib import upscale as module
+    from cxr_lib.models import upscale as module
 
     # A Real-ESRGAN model passed for swin2sr is not used: swin2sr loads its own, and here that fails.
     def unavailable(*args, **kwargs):
@@ -161,7 +161,7 @@ def test_labels_say_real_esrgan_with_real_weights(fast, general) -> None:
 
 
 def test_conditions_table_names_what_makes_each_image(stand_in_dir: Path) -> None:
-    from cxr_lib.upscale import load_super_resolver
+    from cxr_lib.models.upscale import load_super_resolver
 
     sr = load_super_resolver(str(stand_in_dir / "swin2sr"), device="cpu")
     rows = {row["condition"]: row for row in describe_conditions(["lanczos", "swin2sr", FAST, "hr"], sr)}
@@ -243,7 +243,7 @@ def run_cxr(capsys, *argv: str) -> tuple[int, str, str]:
 def test_cli_upscale_records_the_model(tmp_path: Path, capsys, data_dir) -> None:
     from PIL import Image
 
-    from cxr_lib.stand_ins import STAND_IN_LABEL
+    from cxr_lib.models.provenance import STAND_IN_LABEL
 
     code, out, _ = run_cxr(capsys, "upscale", "--index", "22", "--method", FAST, "--out", str(tmp_path / "x.png"))
     assert code == 0 and f"{FAST}, 224×224, model {FAST}" in out and STAND_IN_LABEL not in out

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cxr_lib import reference
-from cxr_lib.data import REFERENCE_REPORTS_FILE, load_reference_reports
+from cxr_lib.analysis import reference
+from cxr_lib.data.datasets import REFERENCE_REPORTS_FILE, load_reference_reports
 from cxr_lib.errors import DataError, DataNotFoundError
 
 ROOT = Path(__file__).resolve().parents[1]

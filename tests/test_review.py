@@ -10,11 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxr_lib import evaluate, review, study
+from cxr_lib.data.artifacts import committed
+from cxr_lib.analysis import evaluate, review
+from cxr_lib import study
 from cxr_lib.errors import ParameterError, PredictionsError
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN = ROOT / "artifacts" / "baseline"
+RUN = committed("baseline")
 Z = 1.959963984540054
 
 
@@ -32,7 +34,8 @@ def test_margin_is_measured_from_the_cnn_threshold_on_the_logit_scale() -> None:
 
 
 def test_cutoff_is_the_smallest_margin_reaching_the_error_share(data_dir: Path) -> None:
-    from cxr_lib.baseline import read_predictions, read_threshold
+    from cxr_lib.data.predictions import read_predictions
+    from cxr_lib.models.cnn import read_threshold
 
     threshold = read_threshold(RUN)
     chosen = review.choose_cutoff(RUN / "predictions_val.csv", threshold)
@@ -49,7 +52,7 @@ def test_cutoff_is_the_smallest_margin_reaching_the_error_share(data_dir: Path) 
 
 
 def test_test_data_cannot_choose_the_cutoff(data_dir: Path, tmp_path: Path) -> None:
-    from cxr_lib.baseline import read_threshold
+    from cxr_lib.models.cnn import read_threshold
 
     threshold = read_threshold(RUN)
     # nothing in the signature can carry test predictions or test labels
@@ -130,7 +133,7 @@ def test_projection_interval_matches_an_independent_computation() -> None:
 
 
 def test_primary_review_on_the_whole_split_or_projected(data_dir: Path) -> None:
-    from cxr_lib.data import load_split
+    from cxr_lib.data.datasets import load_split
 
     test = load_split("test")
     predictions = study.cnn_predictions()

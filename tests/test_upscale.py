@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cxr_lib.analysis.conditions import condition_images
 from cxr_lib.cli import main
+from cxr_lib.data.images import to_pil
 from cxr_lib.errors import HRUnavailableError, ModelLoadError, UpscaleError
-from cxr_lib.upscale import (
+from cxr_lib.models.upscale import (
     CONDITIONS,
     INTERPOLATIONS,
     METHODS,
-    condition_images,
     load_super_resolver,
-    to_pil,
     upscale,
     upscale_batch,
 )
@@ -28,7 +28,7 @@ NO_REFERENCE = 3  # a test index without a high-resolution counterpart in ../sha
 
 @pytest.fixture(scope="module")
 def sr_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from cxr_lib.stand_ins import build_swin2sr_stand_in
+    from cxr_lib.models.stand_ins import build_swin2sr_stand_in
 
     return build_swin2sr_stand_in(tmp_path_factory.mktemp("swin2sr"))
 
@@ -50,7 +50,7 @@ def test_names() -> None:
 
 
 def test_registry_maps_each_name_to_its_family() -> None:
-    from cxr_lib.upscale import LEARNED, UPSCALERS
+    from cxr_lib.models.upscale import LEARNED, UPSCALERS
 
     assert tuple(UPSCALERS) == METHODS and all(UPSCALERS[m].name == m for m in METHODS)
     assert INTERPOLATIONS == ("nearest", "bilinear", "bicubic", "lanczos")
@@ -203,7 +203,7 @@ def test_unreachable_hub_id(monkeypatch) -> None:
     def offline(*args, **kwargs):
         raise OSError("We couldn't connect to 'https://huggingface.co'")
 
-    from cxr_lib import hub
+    from cxr_lib.models import hub
 
     monkeypatch.setattr(hub, "require_cached_or_reachable", lambda *a, **k: None)  # the hub answers, then fails
     monkeypatch.setattr(transformers.AutoConfig, "from_pretrained", offline)
@@ -239,7 +239,7 @@ def test_cli_upscale_writes_png(tmp_path: Path, capsys, data_dir) -> None:
 def test_cli_upscale_stand_in_is_labelled(tmp_path: Path, capsys, sr_dir: Path, data_dir) -> None:
     from PIL import Image
 
-    from cxr_lib.stand_ins import STAND_IN_LABEL
+    from cxr_lib.models.provenance import STAND_IN_LABEL
 
     code, out, _ = run_cxr(capsys, "upscale", "--index", "22", "--method", "swin2sr", "--model", str(sr_dir),
                            "--out", str(tmp_path / "sr.png"))

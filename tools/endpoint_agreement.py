@@ -2,7 +2,7 @@
 
 ``python tools/endpoint_agreement.py [--cases N] [--scored M] [--out FILE]`` builds the MedGemma
 stand-in in a temporary folder, starts ``transformers serve`` and ``cxr serve`` on it (127.0.0.1, CPU),
-and runs :func:`cxr_lib.runner.run_reports` on the first N test cases (default: all 624) at the
+and runs :func:`cxr_lib.analysis.runner.run_reports` on the first N test cases (default: all 624) at the
 offline profile's settings — Lanczos to 224, the ``structured`` prompt in English, 48 new tokens,
 batches of 4, greedy — in this process and through each server, each into a cache of its own.
 It counts equal report texts, labels, stop reasons, token counts and cache keys, and, through
@@ -25,19 +25,19 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
-    from cxr_lib.data import load_split
-    from cxr_lib.endpoint import open_endpoint
-    from cxr_lib.runner import run_reports
-    from cxr_lib.serve import LocalServer, cxr_serve_command, transformers_serve_command
-    from cxr_lib.stand_ins import build_medgemma_stand_in, stand_in_info
+    from cxr_lib.data.datasets import load_split
+    from cxr_lib.models.endpoint import open_endpoint
+    from cxr_lib.analysis.runner import run_reports
+    from cxr_lib.app.serve import LocalServer, cxr_serve_command, transformers_serve_command
+    from cxr_lib.models.stand_ins import build_medgemma_stand_in, stand_in_info
     from cxr_lib.storage import atomic_write_json
-    from cxr_lib.upscale import condition_images
-    from cxr_lib.vlm import GenerationSettings, load_vlm
+    from cxr_lib.analysis.conditions import condition_images
+    from cxr_lib.models.vlm import GenerationSettings, load_vlm
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, help="the first N test cases (default: all)")
     parser.add_argument("--scored", type=int, default=100, help="cases whose scores are compared (default 100)")
-    parser.add_argument("--out", default=str(ROOT / "artifacts" / "endpoint" / "agreement.json"))
+    parser.add_argument("--out", default=str(ROOT / "cxr_lib" / "artifacts" / "endpoint" / "agreement.json"))
     args = parser.parse_args()
 
     test = load_split("test")

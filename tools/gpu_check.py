@@ -21,11 +21,11 @@ report.update(torch=torch.__version__, transformers=transformers.__version__,
               gpu=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
 
 from cxr_lib.errors import ParameterError  # noqa: E402
-from cxr_lib.prefix_reuse import generate_with_shared_prefix  # noqa: E402
-from cxr_lib.prompts import build_prompt  # noqa: E402
-from cxr_lib.stand_ins import build_stand_ins  # noqa: E402
-from cxr_lib.upscale import load_super_resolver  # noqa: E402
-from cxr_lib.vlm import GenerationSettings, load_vlm  # noqa: E402
+from cxr_lib.models.prefix_reuse import generate_with_shared_prefix  # noqa: E402
+from cxr_lib.models.prompts import build_prompt  # noqa: E402
+from cxr_lib.models.stand_ins import build_stand_ins  # noqa: E402
+from cxr_lib.models.upscale import load_super_resolver  # noqa: E402
+from cxr_lib.models.vlm import GenerationSettings, load_vlm  # noqa: E402
 
 folder = tempfile.mkdtemp()
 paths = build_stand_ins(folder)

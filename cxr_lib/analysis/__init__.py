@@ -1,0 +1,1 @@
+"""Analysis: prompts, reading labels from reports, records and runs, evaluation, fidelity, figures."""

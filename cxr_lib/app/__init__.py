@@ -1,0 +1,1 @@
+"""The interactive app (Gradio) and the OpenAI-compatible server."""

@@ -1,0 +1,1 @@
+"""Data and cases: PneumoniaMNIST splits, real high-resolution references, images, committed artifacts."""

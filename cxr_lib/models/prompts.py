@@ -1,0 +1,167 @@
+"""Prompt strategies and languages, turned into MedGemma chat messages.
+
+A strategy is a name for an instruction (:data:`STRATEGIES`); a language adds one "please answer
+in …" line, as the reference UI did (:data:`LANGUAGES`). :func:`build_prompt` gives the text and
+:func:`build_messages` the chat turn the model sees: following the MedGemma 1.5 model card, a single
+user turn with the image first and the text after it, and no system prompt.
+
+The ``structured`` strategy asks the model to end with a fixed line — ``Final answer: PNEUMONIA``
+or ``Final answer: NORMAL`` — kept in English in every language so the label reader can find it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from cxr_lib.errors import PromptError
+
+#: The reference analysis's prompt, verbatim (replicating the experiment needs it word for word).
+REFERENCE_PROMPT = (
+    "Examine this chest X-ray. 1. Describe the lungs. 2. Describe the heart. "
+    "3. Conclude if pneumonia opacities are present."
+)
+
+#: The fixed last line of a ``structured`` report, with its two allowed labels.
+FINAL_ANSWER_PREFIX = "Final answer:"
+FINAL_ANSWER_LABELS = ("PNEUMONIA", "NORMAL")
+
+#: The instruction that ends every ``structured`` prompt (also added to a custom prompt).
+STRUCTURED_ENDING = (
+    f"End your answer with exactly one final line, either '{FINAL_ANSWER_PREFIX} {FINAL_ANSWER_LABELS[0]}' "
+    f"or '{FINAL_ANSWER_PREFIX} {FINAL_ANSWER_LABELS[1]}'."
+)
+
+#: Strategy name → what it asks for (the instruction texts are in :data:`STRATEGY_TEXTS`).
+STRATEGIES: dict[str, str] = {
+    "reference": "the reference analysis's prompt, verbatim (lungs, heart, conclude on pneumonia opacities)",
+    "zero-shot": "a bare request to describe the image, no role and no structure",
+    "radiologist": "a radiologist's role and a Findings / Impression report that states whether pneumonia is present",
+    "structured": "a short report ending with a fixed parseable line: 'Final answer: PNEUMONIA' or 'Final answer: NORMAL'",
+}
+
+#: The instruction text of each strategy.
+STRATEGY_TEXTS: dict[str, str] = {
+    "reference": REFERENCE_PROMPT,
+    "zero-shot": "Describe this chest X-ray.",
+    "radiologist": (
+        "You are an expert radiologist reading a pediatric chest X-ray. Write a concise report with two "
+        "sections. Findings: describe the lungs, the heart and mediastinum, the pleura and the bones. "
+        "Impression: one or two sentences that state whether there is pneumonia."
+    ),
+    "structured": (
+        "Examine this chest X-ray. Briefly describe the lungs and the heart, then state your conclusion. "
+        + STRUCTURED_ENDING
+    ),
+}
+
+#: Language code → language name, in the reference UI's order after English.
+LANGUAGES: dict[str, str] = {
+    "en": "English",
+    "fr": "French",
+    "es": "Spanish",
+    "ar": "Arabic",
+    "zh": "Chinese",
+    "de": "German",
+}
+
+#: The reference UI's four preset prompts, verbatim (name → text).
+UI_PRESETS: dict[str, str] = {
+    "findings and diagnosis": (
+        "Describe the key findings in this medical image. Provide one main diagnosis and suggestions for follow-up."
+    ),
+    "structured analysis": (
+        "Analyze this image and provide: 1) Key anatomical structures visible, 2) Any pathological findings, "
+        "3) Recommended next steps."
+    ),
+    "radiology report": "Generate a comprehensive radiology report including: findings, impression, and main diagnosis.",
+    "zero-shot": "Describe this chest X-ray.",
+}
+
+#: The yes/no question used for answer scoring (:meth:`cxr_lib.models.vlm.VLM.score`).
+SCORE_QUESTION = "Does this chest X-ray show pneumonia? Answer with one word: yes or no."
+
+
+def check_strategy(strategy: str) -> str:
+    """``strategy`` if it is known, else :class:`PromptError` listing the choices."""
+    if not isinstance(strategy, str) or strategy not in STRATEGIES:
+        raise PromptError(f"unknown prompt strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
+    return strategy
+
+
+def language_code(language: str) -> str:
+    """The code for a language given by code (``"ar"``) or name (``"Arabic"``), case-insensitive."""
+    if isinstance(language, str):
+        text = language.strip().lower()
+        if text in LANGUAGES:
+            return text
+        for code, name in LANGUAGES.items():
+            if name.lower() == text:
+                return code
+    choices = ", ".join(f"{code} ({name})" for code, name in LANGUAGES.items())
+    raise PromptError(f"unknown language {language!r}: choose one of {choices}")
+
+
+def language_line(language: str, strategy: str | None = None) -> str:
+    """The line a language adds to a prompt ("" for English)."""
+    code = language_code(language)
+    if code == "en":
+        return ""
+    line = f"Please answer in {LANGUAGES[code]}."
+    if strategy == "structured":
+        line += f" Keep the final line in English, exactly '{FINAL_ANSWER_PREFIX} PNEUMONIA' or '{FINAL_ANSWER_PREFIX} NORMAL'."
+    return line
+
+
+MAX_PROMPT_CHARS = 4000
+
+
+def clean_prompt(text: Any) -> str:
+    """The prompt with control characters removed; :class:`PromptError` if empty or too long."""
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        raise PromptError(f"the prompt must be text, got {type(text).__name__}")
+    kept = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs"))
+    kept = kept.strip()
+    if not kept:
+        raise PromptError("the prompt is empty: write a question or instruction, or pick a strategy or preset")
+    if len(kept) > MAX_PROMPT_CHARS:
+        raise PromptError(f"the prompt is {len(kept)} characters long: the limit is {MAX_PROMPT_CHARS}; shorten it")
+    return kept
+
+
+def build_prompt(strategy: str, language: str = "en", custom: str | None = None) -> str:
+    """The prompt text for a strategy and language.
+
+    ``custom`` replaces the strategy's instruction (e.g. a prompt edited in the UI); the language
+    line is still added, and for ``structured`` the final-line instruction is kept.
+    """
+    check_strategy(strategy)
+    if custom is not None:
+        base = clean_prompt(custom)
+        if strategy == "structured" and FINAL_ANSWER_PREFIX not in base:
+            base += " " + STRUCTURED_ENDING
+    else:
+        base = STRATEGY_TEXTS[strategy]
+    extra = language_line(language, strategy)
+    return f"{base}\n{extra}" if extra else base
+
+
+def build_messages(prompt: str, image: Any | None = None) -> list[dict]:
+    """One user turn, image first then text, no system prompt (the MedGemma 1.5 card's form).
+
+    ``image`` (a PIL image), when given, is put in the image item so the processor can read it
+    from the messages; without it the item is a placeholder for images passed separately.
+    """
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise PromptError("the prompt is empty: write a question or instruction, or pick a strategy")
+    image_item: dict[str, Any] = {"type": "image"}
+    if image is not None:
+        image_item["image"] = image
+    return [{"role": "user", "content": [image_item, {"type": "text", "text": prompt}]}]
+
+
+def strategy_table() -> list[tuple[str, str, str]]:
+    """(name, description, English prompt text) for every strategy, for docs and notebooks."""
+    return [(name, STRATEGIES[name], STRATEGY_TEXTS[name]) for name in STRATEGIES]

@@ -1,0 +1,1 @@
+"""Project tooling: building the book and the benchmark."""

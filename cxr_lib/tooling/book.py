@@ -1,0 +1,378 @@
+"""Run the three notebooks with papermill for a profile, then build the Jupyter Book.
+
+``cxr book --root . --profile offline`` is what ``make demo`` runs; ``make book`` runs the full
+profile. The project root is always given (``--root``, default the current folder): the notebooks,
+the book's pages and its configuration are read from there, and the executed notebooks
+(``book/executed``) and the HTML (``_build/html``) are written there — nothing is written beside the
+installed package. A profile is a YAML file naming the parameters each notebook gets (see
+``profiles/``); parameters are checked against each notebook's ``parameters`` cell before anything
+runs: an unknown name or a value of the wrong type is an error, not a warning.
+
+Paths handed to the notebooks are relative to the project root (the notebooks run there), so an
+executed notebook and the book name files the way a reader of the repository does, never by a path
+of the machine that built them. No secret is ever passed as a parameter: the Hugging Face token
+comes from the environment or the login cache.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from cxr_lib.data.artifacts import ARTIFACTS_DIR
+from cxr_lib.errors import CxrError, ParameterError
+from cxr_lib.models.hub import check_model_config as check_hub_model
+from cxr_lib.storage import atomic_write_text, ensure_writable_dir
+
+NOTEBOOKS = ("01_baseline", "02_super_resolution", "03_prompting")
+PROFILE_KEYS = {"name", "stand_ins", "parameters"}
+STAND_IN_ANNOUNCEMENT = (
+    "Built by the offline profile with STAND-IN models (tiny, random weights) in place of MedGemma and "
+    "Swin2SR: their reports, readings, scores and every number computed from them are meaningless and are "
+    "not findings (the CNN numbers, the fidelity of the interpolations, of Real-ESRGAN, which runs with its "
+    "real weights, and of the Swin2SR trained here on chest X-rays, and the high-resolution reader's numbers, are "
+    "real). Run `make book` with the real models."
+)
+#: What a folder needs to be a project root the book can be built from.
+PROJECT_FILES = ("_config.yml", "_toc.yml", "notebooks", "book")
+
+
+@dataclass(frozen=True)
+class BookProject:
+    """A checkout of the project: its notebooks, the book's pages and configuration, and where the
+    executed notebooks and the HTML go."""
+
+    root: Path
+
+    @classmethod
+    def at(cls, root: str | os.PathLike = ".") -> "BookProject":
+        """The project at ``root``; :class:`ParameterError` if ``root`` is not a checkout of it."""
+        folder = Path(root).expanduser().resolve()
+        missing = [name for name in PROJECT_FILES if not (folder / name).exists()]
+        if missing:
+            raise ParameterError(
+                f"{root} is not a checkout of the project (no {', '.join(missing)}): pass --root pointing to a clone "
+                "of the repository"
+            )
+        return cls(folder)
+
+    @property
+    def notebooks_dir(self) -> Path:
+        return self.root / "notebooks"
+
+    @property
+    def executed_dir(self) -> Path:
+        return self.root / "book" / "executed"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / "_build"
+
+    @property
+    def html_dir(self) -> Path:
+        return self.build_dir / "html"
+
+    def notebook(self, name: str) -> Path:
+        """The paired ``.ipynb`` of a notebook."""
+        return self.notebooks_dir / f"{name}.ipynb"
+
+    def relative(self, path: str | os.PathLike) -> str:
+        """``path`` as the notebooks see it: relative to the project root (they run there)."""
+        return os.path.relpath(Path(path).resolve(), self.root)
+
+    def profile_path(self, profile: str | os.PathLike) -> Path:
+        """A profile by name (``offline``, ``full``: ``profiles/<name>.yaml``) or by file path."""
+        text = str(profile)
+        if os.sep not in text and not text.endswith((".yaml", ".yml")):
+            return self.root / "profiles" / f"{text}.yaml"
+        path = Path(text).expanduser()
+        return path if path.is_absolute() or path.exists() else self.root / path
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named set of notebook parameters."""
+
+    name: str
+    stand_ins: bool
+    parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    path: Path | None = None
+
+
+def load_profile(path: str | Path) -> Profile:
+    """Read and check a profile YAML file."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"profile {path} does not exist: use offline or full (profiles/offline.yaml, profiles/full.yaml) or a profile file")
+    try:
+        payload = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"profile {path} is not valid YAML ({exc.__class__.__name__}): fix its syntax") from exc
+    if not isinstance(payload, dict):
+        raise ParameterError(f"profile {path} must be a mapping with keys {', '.join(sorted(PROFILE_KEYS))}")
+    unknown = set(payload) - PROFILE_KEYS
+    if unknown:
+        raise ParameterError(f"profile {path} has unknown keys {sorted(unknown)}: allowed are {sorted(PROFILE_KEYS)}")
+    parameters = payload.get("parameters") or {}
+    sections = set(parameters) - {"all", *NOTEBOOKS}
+    if sections:
+        raise ParameterError(f"profile {path} names unknown notebooks {sorted(sections)}: expected {list(NOTEBOOKS)} or 'all'")
+    for name, values in parameters.items():
+        if values is not None and not isinstance(values, dict):
+            raise ParameterError(f"profile {path}: parameters.{name} must be a mapping of parameter names to values")
+    return Profile(str(payload.get("name", path.stem)), bool(payload.get("stand_ins", False)),
+                   {k: dict(v or {}) for k, v in parameters.items()}, path)
+
+
+def notebook_parameters(profile: Profile, notebook: str, substitutions: dict[str, str]) -> dict[str, Any]:
+    """The parameters one notebook gets: the profile's ``all`` section overlaid with its own."""
+    merged = {**profile.parameters.get("all", {}), **profile.parameters.get(notebook, {})}
+    return {key: _substitute(value, substitutions) for key, value in merged.items()}
+
+
+def _substitute(value: Any, substitutions: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**substitutions)
+    if isinstance(value, list):
+        return [_substitute(v, substitutions) for v in value]
+    return value
+
+
+_TYPE_CHECKS: dict[str, tuple[type, ...]] = {
+    "str": (str,), "int": (int,), "float": (int, float), "bool": (bool,), "list": (list,), "dict": (dict,),
+}
+
+
+def check_parameters(notebook_path: Path, parameters: dict[str, Any]) -> None:
+    """Raise :class:`ParameterError` for a name the notebook lacks or a value of the wrong type."""
+    import papermill
+
+    declared = papermill.inspect_notebook(str(notebook_path))
+    for name, value in parameters.items():
+        if name not in declared:
+            raise ParameterError(
+                f"{notebook_path.name} has no parameter {name!r}: its parameters are {', '.join(sorted(declared))}"
+            )
+        expected = _declared_type(declared[name])
+        if value is None or expected is None:
+            continue
+        ok = isinstance(value, _TYPE_CHECKS[expected]) and not (expected in ("int", "float") and isinstance(value, bool))
+        if not ok:
+            raise ParameterError(
+                f"{notebook_path.name}: parameter {name!r} must be {expected}, got {type(value).__name__} {value!r}"
+            )
+
+
+def _declared_type(parameter: dict[str, Any]) -> str | None:
+    """The base type of a parameter's annotation (``str | None`` → ``str``), or None if unknown."""
+    text = str(parameter.get("inferred_type_name") or "")
+    for part in (p.strip() for p in text.replace("Optional[", "").replace("]", "").split("|")):
+        base = part.split("[")[0]
+        if base in _TYPE_CHECKS:
+            return base
+    return None
+
+
+def preflight(profile: Profile, substitutions: dict[str, str]) -> None:
+    """Stop before any long work when a model the profile needs cannot be reached."""
+    if profile.stand_ins:
+        return
+    models, endpoints = set(), set()
+    for notebook in NOTEBOOKS:
+        parameters = notebook_parameters(profile, notebook, substitutions)
+        for key, value in parameters.items():
+            if key == "vlm_model" and parameters.get("vlm_endpoint"):  # asked of a server, not loaded here
+                endpoints.add((str(parameters["vlm_endpoint"]), str(value) if value else ""))
+            elif key.endswith("_model") and value:
+                models.add(str(value))
+    for model in sorted(models):
+        if not Path(model).is_dir():
+            check_hub_model(model)
+    for url, model in sorted(endpoints):  # the server answers, with this model, and reads images
+        from cxr_lib.models.endpoint import open_endpoint
+
+        open_endpoint(url, model or None).close()
+
+
+EXECUTION_KEY = "cxr_execution_key"
+
+
+def execution_key(source: Path, parameters: dict[str, Any]) -> str:
+    """What an executed notebook depends on: the notebook, its parameters, the package's code, its
+    committed artifacts and the data files (size and modification time). Equal keys mean a
+    rerun would give the same outputs."""
+    import hashlib
+    import json
+    import os
+
+    from cxr_lib.data.datasets import data_dirs
+
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    digest.update(source.read_bytes())
+    digest.update(json.dumps(parameters, sort_keys=True, default=str).encode())
+    code = sorted(package.rglob("*.py")) + sorted(p for p in ARTIFACTS_DIR.rglob("*") if p.is_file())
+    for path in code:
+        digest.update(path.relative_to(package).as_posix().encode() + path.read_bytes())
+    for folder in data_dirs(parameters.get("data_dir")):
+        for path in sorted(folder.glob("*.npz")) if folder.is_dir() else []:
+            stat = path.stat()
+            digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    digest.update(os.environ.get("HF_HUB_OFFLINE", "").encode())
+    return digest.hexdigest()
+
+
+def is_up_to_date(target: Path, key: str) -> bool:
+    """Whether ``target`` was executed, without error, for exactly this key."""
+    import nbformat
+
+    if not target.is_file():
+        return False
+    try:
+        return nbformat.read(target, as_version=4).metadata.get(EXECUTION_KEY) == key
+    except Exception:  # unreadable: run it again
+        return False
+
+
+def stamp(target: Path, key: str, paths: dict[str, str] | None = None) -> None:
+    """Record the execution key in an executed notebook's metadata; ``paths`` replaces papermill's
+    record of where the notebook was read from and written to (``input_path``, ``output_path``)."""
+    import nbformat
+
+    notebook = nbformat.read(target, as_version=4)
+    notebook.metadata[EXECUTION_KEY] = key
+    if paths and "papermill" in notebook.metadata:
+        notebook.metadata["papermill"].update(paths)
+    atomic_write_text(target, nbformat.writes(notebook))
+
+
+def execute_notebooks(project: BookProject, profile: Profile, results: str | os.PathLike,
+                      notebooks: Sequence[str] = NOTEBOOKS, force: bool = False) -> list[Path]:
+    """Run each notebook with papermill into ``book/executed`` of ``project``; return the executed paths.
+
+    The notebooks run in the project root and get ``results`` (and the stand-ins' folder under it)
+    as paths relative to it. A notebook whose executed copy has the same :func:`execution_key` is
+    not run again (its records are cached anyway; this also skips the kernel start and model load)
+    unless ``force``.
+    """
+    import papermill
+
+    results = ensure_writable_dir(results).resolve()
+    substitutions = {"results": project.relative(results), "stand_ins": project.relative(results / "stand_ins")}
+    preflight(profile, substitutions)
+    if profile.stand_ins:
+        from cxr_lib.models.stand_ins import build_stand_ins, stand_ins_current
+
+        folder = results / "stand_ins"
+        if force or not stand_ins_current(folder):  # missing, older, or not the tokenizer available now
+            build_stand_ins(folder)
+    executed_dir = ensure_writable_dir(project.executed_dir)
+    plans = []
+    for notebook in notebooks:
+        source = project.notebook(notebook)
+        parameters = notebook_parameters(profile, notebook, substitutions)
+        check_parameters(source, parameters)
+        plans.append((notebook, source, parameters))
+    executed = []
+    for notebook, source, parameters in plans:
+        target = executed_dir / f"{notebook}.ipynb"
+        shown = project.relative(target)
+        key = execution_key(source, parameters)
+        if not force and is_up_to_date(target, key):
+            print(f"{notebook} is up to date ({shown}; --force reruns it)", flush=True)
+            executed.append(target)
+            continue
+        started = time.perf_counter()
+        print(f"running {notebook} ({profile.name} profile) ...", flush=True)
+        try:
+            papermill.execute_notebook(
+                str(source), str(target), parameters=parameters, kernel_name="python3",
+                cwd=str(project.root), progress_bar=False, report_mode=False,
+            )
+        except papermill.PapermillExecutionError as exc:
+            raise CxrError(
+                f"notebook {notebook} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue.splitlines()[0] if exc.evalue else ''} "
+                f"(the executed notebook is {shown})"
+            ) from None
+        stamp(target, key, {"input_path": project.relative(source), "output_path": shown})
+        print(f"  done in {time.perf_counter() - started:.0f} s → {shown}", flush=True)
+        executed.append(target)
+    return executed
+
+
+BOOK_KEY_FILE = ".cxr_book_key"
+
+
+def book_key(project: BookProject, config_text: str) -> str:
+    """What the HTML depends on: the configuration, the table of contents, the pages, their images,
+    the committed artifacts and the executed notebooks."""
+    import hashlib
+
+    root = project.root
+    digest = hashlib.sha256(config_text.encode())
+    inputs = [root / "_toc.yml", *sorted((root / "book").rglob("*"))]
+    for path in inputs:
+        if path.is_file():
+            digest.update(str(path.relative_to(root)).encode() + path.read_bytes())
+    for path in sorted(ARTIFACTS_DIR.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(ARTIFACTS_DIR).as_posix().encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def build_book(project: BookProject, profile: Profile, force: bool = False) -> Path:
+    """Build the HTML book of ``project`` from its executed notebooks (warnings are errors); skipped
+    when nothing it depends on changed since the last build, unless ``force``."""
+    import yaml
+
+    config = yaml.safe_load((project.root / "_config.yml").read_text())
+    if profile.stand_ins:
+        config.setdefault("html", {})["announcement"] = STAND_IN_ANNOUNCEMENT
+    ensure_writable_dir(project.build_dir)
+    derived = project.build_dir / f"_config.{profile.name}.yml"
+    rendered = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+    html = project.html_dir
+    index = html / "index.html"
+    key = book_key(project, rendered)
+    if not force and index.is_file() and (html / BOOK_KEY_FILE).is_file() and (html / BOOK_KEY_FILE).read_text() == key:
+        print(f"book is up to date ({project.relative(index)})")
+        return index
+    atomic_write_text(derived, rendered)
+    if html.exists():
+        shutil.rmtree(html)
+    command = [
+        str(Path(sys.executable).parent / "jupyter-book"), "build", ".", "--config", project.relative(derived),
+        "--toc", "_toc.yml", "-W", "--keep-going", "--all", "-q",
+    ]
+    result = subprocess.run(command, cwd=project.root, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout[-4000:] + result.stderr[-4000:])
+        raise CxrError("the Jupyter Book build failed (warnings are errors): see the messages above")
+    atomic_write_text(html / BOOK_KEY_FILE, key)
+    print(f"book written to {project.relative(index)}")
+    return index
+
+
+def run_book(root: str | os.PathLike, profile: str | os.PathLike, results: str | os.PathLike | None = None,
+             skip_notebooks: bool = False, no_book: bool = False, force: bool = False) -> Path | None:
+    """``cxr book``: run the notebooks of the project at ``root`` with a profile, then build its book.
+
+    ``results`` defaults to ``<root>/results/<profile name>``. Returns the book's index page (None
+    with ``no_book``).
+    """
+    project = BookProject.at(root)
+    chosen = load_profile(project.profile_path(profile))
+    started = time.perf_counter()
+    if not skip_notebooks:
+        execute_notebooks(project, chosen, results or project.root / "results" / chosen.name, force=force)
+    index = None if no_book else build_book(project, chosen, force=force)
+    print(f"{chosen.name} profile finished in {time.perf_counter() - started:.0f} s")
+    return index
