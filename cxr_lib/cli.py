@@ -11,7 +11,25 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
+from cxr_lib.analysis import cnn_eval, reader
+from cxr_lib.analysis.conditions import save_case, upscale_index
+from cxr_lib.analysis.fidelity import paired_text, run_fidelity, summary_text, write_fidelity
+from cxr_lib.analysis.runner import report_for_case
+from cxr_lib.app.serve import serve
+from cxr_lib.app.ui import build_app, check_port, launch
+from cxr_lib.data.datasets import data_summary
 from cxr_lib.errors import CxrError, ParameterError
+from cxr_lib.models.endpoint import open_endpoint
+from cxr_lib.models.provenance import STAND_IN_LABEL
+from cxr_lib.models.stand_ins import build_stand_ins, stand_in_info
+from cxr_lib.models.vlm import DEFAULT_MODEL, GenerationSettings
+from cxr_lib.storage import ensure_writable_dir
+from cxr_lib.tooling.bench.report import summary_lines
+from cxr_lib.tooling.bench.run import run_bench
+from cxr_lib.tooling.book import run_book
+from cxr_lib.training import cnn as cnn_training
+from cxr_lib.training.hr_reader import train_reader
+from cxr_lib.training.super_resolver import train_super_resolver
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -25,8 +43,6 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_data(args: argparse.Namespace) -> int:
-    from cxr_lib.data.datasets import data_summary
-
     print("\n".join(data_summary(args.data_dir, args.download)))
     return 0
 
@@ -51,9 +67,6 @@ def _add_upscale(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_upscale(args: argparse.Namespace) -> int:
-    from cxr_lib.models.provenance import STAND_IN_LABEL
-    from cxr_lib.analysis.conditions import save_case, upscale_index
-
     case = upscale_index(args.index, args.method, args.size, split=args.split, model=args.model, rgb=args.rgb,
                          final_resize=args.final_resize, data_dir=args.data_dir)
     path = save_case(case, args.out)
@@ -79,9 +92,6 @@ def _add_fidelity(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_fidelity(args: argparse.Namespace) -> int:
-    from cxr_lib.errors import ParameterError
-    from cxr_lib.analysis.fidelity import paired_text, run_fidelity, summary_text, write_fidelity
-
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     try:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -120,12 +130,9 @@ def _add_ui(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_ui(args: argparse.Namespace) -> int:
-    from cxr_lib.app.ui import build_app, check_port, launch
-
     check_port(args.host, args.port)  # fail before the model loads
     model = args.model
     if args.endpoint:  # the server must answer now: an app without its model is no use
-        from cxr_lib.models.endpoint import open_endpoint
 
         model = open_endpoint(args.endpoint, args.model)
     elif not model:
@@ -155,9 +162,6 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_bench(args: argparse.Namespace) -> int:
-    from cxr_lib.tooling.bench.report import summary_lines
-    from cxr_lib.tooling.bench.run import run_bench
-
     only = [w.strip() for w in args.only.split(",") if w.strip()] if args.only else None
     results = run_bench(args.out, quick=args.quick, device=args.device, only=only,
                         log=lambda line: print(line, file=sys.stderr, flush=True))
@@ -181,8 +185,6 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from cxr_lib.app.serve import serve
-
     serve(args.model, host=args.host, port=args.port, device=args.device, served_name=args.served_model_name,
           max_batch=args.max_batch, max_logprobs=args.max_logprobs, revision=args.revision,
           log=lambda line: print(line, flush=True))
@@ -200,10 +202,6 @@ def _add_stand_ins(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_stand_ins(args: argparse.Namespace) -> int:
-    from cxr_lib.models.stand_ins import build_stand_ins, stand_in_info
-    from cxr_lib.models.provenance import STAND_IN_LABEL
-    from cxr_lib.storage import ensure_writable_dir
-
     for name, path in build_stand_ins(ensure_writable_dir(args.folder), tokenizer=args.tokenizer).items():
         tokenizer = stand_in_info(path).get("tokenizer")
         print(f"{name}: {path}" + (f" ({tokenizer} tokenizer)" if tokenizer else ""))
@@ -213,8 +211,6 @@ def _run_stand_ins(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- report
 def _add_report(sub: argparse._SubParsersAction) -> None:
-    from cxr_lib.models.vlm import DEFAULT_MODEL
-
     p = sub.add_parser("report", help="one case's MedGemma report, its reading and evidence (cached)")
     p.add_argument("--index", type=int, required=True, help="case index in the split (e.g. 22)")
     p.add_argument("--split", default="test", help="data split (default: test)")
@@ -245,9 +241,6 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
 def _run_report(args: argparse.Namespace) -> int:
     import json
 
-    from cxr_lib.analysis.runner import report_for_case
-    from cxr_lib.models.provenance import STAND_IN_LABEL
-    from cxr_lib.models.vlm import GenerationSettings
 
     settings = GenerationSettings(max_new_tokens=args.max_new_tokens, do_sample=args.sample,
                                   temperature=args.temperature, top_p=args.top_p, seed=args.seed, batch_size=1)
@@ -297,12 +290,7 @@ def _add_baseline(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--out", default="results/baseline",
                    help="checkpoint folder (default results/baseline; the committed run is cxr_lib/artifacts/baseline, "
                         "replace it only on purpose)")
-    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    t.add_argument("--epochs", type=int, help="maximum epochs (default: the preset's)")
-    t.add_argument("--train-limit", type=int, help="train on a stratified subset of N images (quick checks)")
-    t.add_argument("--val-limit", type=int, help="select on a stratified subset of N validation images")
-    t.add_argument("--data-dir", help="folder holding pneumoniamnist.npz (default: $CXR_DATA_DIR)")
-    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_training_options(t, "maximum epochs", "stratified", "images", "validation images")
     pr = steps.add_parser("predict", help="predict a split with a checkpoint; write the CSV (and test case sets)")
     pr.add_argument("--checkpoint", required=True, help="checkpoint folder written by `cxr baseline train`")
     pr.add_argument("--split", default="test", help="train, val or test (default test)")
@@ -312,9 +300,6 @@ def _add_baseline(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_baseline(args: argparse.Namespace) -> int:
-    from cxr_lib.analysis import cnn_eval
-    from cxr_lib.training import cnn as cnn_training
-
     if args.baseline_command == "train":
         ckpt, val, test = cnn_training.run_training(
             args.preset, args.out, args.seed, args.epochs, args.data_dir, args.train_limit, args.val_limit,
@@ -326,6 +311,16 @@ def _run_baseline(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_training_options(parser: argparse.ArgumentParser, epochs: str, sampling: str, train: str, val: str) -> None:
+    """The options every ``train`` step shares: seed, epochs, quick-check subsets, data folder, progress."""
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--epochs", type=int, help=f"{epochs} (default: the preset's)")
+    parser.add_argument("--train-limit", type=int, help=f"train on a {sampling} subset of N {train} (quick checks)")
+    parser.add_argument("--val-limit", type=int, help=f"select on a {sampling} subset of N {val}")
+    parser.add_argument("--data-dir", help="folder holding the data (default: $CXR_DATA_DIR)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
 # --------------------------------------------------------------------------- sr
 def _add_sr(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sr", help="train the Swin2SR super-resolver on the chest X-ray train pairs (the swin2sr-cxr upscaler)")
@@ -335,18 +330,11 @@ def _add_sr(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--out", default="results/swin2sr_cxr",
                    help="model folder (default results/swin2sr_cxr; the committed one is cxr_lib/artifacts/swin2sr_cxr, "
                         "replace it only on purpose)")
-    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    t.add_argument("--epochs", type=int, help="epochs (default: the preset's)")
-    t.add_argument("--train-limit", type=int, help="train on a seeded subset of N pairs (quick checks)")
-    t.add_argument("--val-limit", type=int, help="select on a seeded subset of N val pairs")
-    t.add_argument("--data-dir", help="folder holding the data (default: $CXR_DATA_DIR)")
-    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_training_options(t, "epochs", "seeded", "pairs", "val pairs")
     p.set_defaults(handler=_run_sr)
 
 
 def _run_sr(args: argparse.Namespace) -> int:
-    from cxr_lib.training.super_resolver import train_super_resolver
-
     run = train_super_resolver(args.preset, args.out, args.seed, args.epochs, args.data_dir, args.train_limit,
                                args.val_limit, progress=not args.no_progress)
     print("\n".join(run.summary_lines()))
@@ -361,12 +349,7 @@ def _add_reader(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--preset", default="cpu", help="cpu (a quarter-width ResNet-18 at 112 px from scratch, minutes); default cpu")
     t.add_argument("--out", default="results/hr_reader",
                    help="reader folder (default results/hr_reader; the committed one is cxr_lib/artifacts/hr_reader)")
-    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    t.add_argument("--epochs", type=int, help="maximum epochs (default: the preset's)")
-    t.add_argument("--train-limit", type=int, help="train on a stratified subset of N images (quick checks)")
-    t.add_argument("--val-limit", type=int, help="select on a stratified subset of N val images")
-    t.add_argument("--data-dir", help="folder holding the data (default: $CXR_DATA_DIR)")
-    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_training_options(t, "maximum epochs", "stratified", "images", "val images")
     pr = steps.add_parser("predict", help="the reader's test predictions per input (the real original, upscalers)")
     pr.add_argument("--checkpoint", required=True, help="reader folder written by `cxr reader train`")
     pr.add_argument("--inputs", default="hr,lanczos,swin2sr-cxr,realesrgan-x4plus",
@@ -378,9 +361,6 @@ def _add_reader(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_reader(args: argparse.Namespace) -> int:
-    from cxr_lib.analysis import reader
-    from cxr_lib.training.hr_reader import train_reader
-
     if args.reader_command == "train":
         run = train_reader(args.preset, args.out, args.seed, args.epochs, args.data_dir, args.train_limit,
                            args.val_limit, progress=not args.no_progress)
@@ -407,8 +387,6 @@ def _add_book(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_book(args: argparse.Namespace) -> int:
-    from cxr_lib.tooling.book import run_book
-
     run_book(args.root, args.profile, args.results, skip_notebooks=args.skip_notebooks, no_book=args.no_book,
              force=args.force)
     return 0

@@ -1,7 +1,8 @@
-"""Atomic file writes and checked output folders, shared by everything that saves results."""
+"""Files: atomic writes, checked output folders, and file digests, shared by everything that saves or checks files."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -57,3 +58,12 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 def atomic_write_json(path: str | os.PathLike, payload: Any) -> Path:
     """Atomically write JSON (UTF-8, indented, keys in the order given)."""
     return atomic_write_text(path, json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
+    """The hex digest of a file's bytes (read in 1 MiB blocks)."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

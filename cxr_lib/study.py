@@ -2,25 +2,50 @@
 
 The notebooks' one entry point: they call these and show what they return; the work itself is
 done in the layers below (``data``, ``models``, ``analysis``). The few names a notebook needs from
-there (``load_split``, ``load_hr_reference``, ``open_vlm``, ``GenerationSettings``) are imported here for it.
+there (``load_split``, ``load_hr_reference``, ``load_super_resolver``, ``open_vlm``, ``GenerationSettings``)
+are imported here for it.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from cxr_lib.data.artifacts import committed
+from cxr_lib.analysis import cnn_eval, evaluate, fidelity, reader as reader_analysis, reference, review, runner
+from cxr_lib.analysis.cnn_eval import benchmark_table, evaluate_frame
 from cxr_lib.analysis.conditions import condition_images
+from cxr_lib.analysis.evaluate import binary_metrics, proportion_ci
+from cxr_lib.analysis.labels import highlight
+from cxr_lib.analysis.runner import run_reports
+from cxr_lib.data import datasets
+from cxr_lib.data.artifacts import committed
 from cxr_lib.data.cases import CaseSet, load_case_set
-from cxr_lib.data.datasets import Split, load_hr_reference, load_split  # load_*: for the notebooks
-from cxr_lib.errors import ParameterError
+from cxr_lib.data.datasets import (  # load_*: also for the notebooks
+    REFERENCE_CASES,
+    REFERENCE_REPORTS_FILE,
+    Split,
+    label_names,
+    load_hr_reference,
+    load_reference_reports,
+    load_split,
+)
+from cxr_lib.data.predictions import read_predictions
+from cxr_lib.errors import DataNotFoundError, ParameterError
 from cxr_lib.models.backends import open_vlm  # for the notebooks
+from cxr_lib.models.cnn import read_threshold
+from cxr_lib.models.endpoint import open_endpoint
+from cxr_lib.models.hr_reader import load_reader
+from cxr_lib.models.prompts import strategy_table
+from cxr_lib.models.provenance import STAND_IN_LABEL, is_stand_in
+from cxr_lib.models.realesrgan import REAL_ESRGAN, provenance as realesrgan_provenance
+from cxr_lib.models.upscale import describe_conditions, load_super_resolver  # load_super_resolver: for the notebooks
 from cxr_lib.models.vlm import GenerationSettings  # for the notebooks
+from cxr_lib.training.cnn import run_training
 
 if TYPE_CHECKING:  # pragma: no cover
     from cxr_lib.analysis.review import ReviewCutoff
@@ -43,9 +68,6 @@ def cnn_predictions(
 ) -> pd.DataFrame:
     """The CNN's test predictions: trained now (``train_preset``), predicted from a checkpoint,
     or read from a predictions CSV, in that order of preference."""
-    from cxr_lib.analysis import cnn_eval
-    from cxr_lib.data.predictions import read_predictions
-    from cxr_lib.training.cnn import run_training
 
     if train_preset:
         _, _, test = run_training(train_preset, Path(results_dir) / "baseline", seed, data_dir=data_dir)
@@ -68,8 +90,6 @@ def review_cutoff(
     """The review cut-off, chosen on the validation predictions of the same CNN run as
     :func:`cnn_predictions` (trained now, a checkpoint, or a predictions CSV with ``checkpoint.json``
     beside it); see :mod:`cxr_lib.analysis.review`."""
-    from cxr_lib.analysis import cnn_eval, review
-    from cxr_lib.models.cnn import read_threshold
 
     if train_preset:
         folder = Path(results_dir) / "baseline"
@@ -163,7 +183,6 @@ def run_condition(
     score: bool = True,
 ) -> pd.DataFrame:
     """Show the VLM each case under one condition (an upscaler or ``hr``); one row per case."""
-    from cxr_lib.analysis.runner import run_reports
 
     if condition == "hr":
         indices = hr.available(indices)
@@ -194,10 +213,15 @@ def report_excerpts(frame: pd.DataFrame, limit: int = 6, width: int = 400) -> pd
     return shown.set_index("index")
 
 
-def model_banner(model: str | os.PathLike) -> str:
-    """Markdown naming the model, with the stand-in warning when it is one."""
-    from cxr_lib.models.provenance import STAND_IN_LABEL, is_stand_in
-
+def model_banner(model: str | os.PathLike | None, endpoint: str | None = None) -> str:
+    """Markdown naming the model, with the stand-in warning when it is one. With ``endpoint`` the
+    server is asked what it serves under that name (``cxr serve`` says when it is a stand-in)."""
+    if endpoint:
+        served = open_endpoint(endpoint, None if model is None else str(model))
+        where = f"served by `{endpoint}`"
+        if served.is_stand_in:
+            return f"**⚠ {STAND_IN_LABEL}.** Model `{served.model_id}` {where}. The numbers below test the pipeline only."
+        return f"Model: `{served.model_id}` {where}."
     if is_stand_in(model):
         return f"**⚠ {STAND_IN_LABEL}.** Model folder: `{Path(model).name}`. The numbers below test the pipeline only."
     return f"Model: `{model}`."
@@ -206,9 +230,6 @@ def model_banner(model: str | os.PathLike) -> str:
 def earlier_analysis(data_dir: str | os.PathLike | None = None) -> tuple[pd.DataFrame, str]:
     """The earlier analysis's reports read by both parsers (:func:`cxr_lib.analysis.reference.read_reports`) and
     a Markdown note; an empty table and a note saying which file is missing when it is not in the data folder."""
-    from cxr_lib.analysis import reference
-    from cxr_lib.data.datasets import REFERENCE_REPORTS_FILE, load_reference_reports
-    from cxr_lib.errors import DataNotFoundError
 
     try:
         read = reference.read_reports(load_reference_reports(data_dir))
@@ -225,7 +246,6 @@ def earlier_analysis(data_dir: str | os.PathLike | None = None) -> tuple[pd.Data
 def cnn_operating_points(predictions: pd.DataFrame, threshold: float) -> pd.DataFrame:
     """The CNN's test accuracy, sensitivity and specificity at its validation threshold and at 0.5
     (MedMNIST v2's benchmark calls the larger softmax output, i.e. 0.5)."""
-    from cxr_lib.analysis.evaluate import binary_metrics
 
     rows = {}
     for name, cut in ((f"validation threshold ({threshold:.3f})", threshold), ("0.5, as MedMNIST v2", 0.5)):
@@ -237,7 +257,6 @@ def cnn_operating_points(predictions: pd.DataFrame, threshold: float) -> pd.Data
 def case_set_notes(case_sets: Mapping[str, CaseSet], within: Sequence[int] | None = None, small: int = 30) -> str:
     """Markdown: the case sets under ``small`` cases (counting only those ``within`` the given indices,
     when given), and how wide a proportion's 95% interval can be on each."""
-    from cxr_lib.analysis.evaluate import proportion_ci
 
     def widest(n: int) -> float:
         return max((proportion_ci(k, n).high - proportion_ci(k, n).low) / 2 for k in range(n + 1))
@@ -262,7 +281,6 @@ def primary_review(
     sample, and labelled so; with neither, a one-cell table saying what to add. One column as read, and
     one each with every uncertain reading taken as pneumonia or as normal (the bounds).
     """
-    from cxr_lib.analysis import review
 
     variants = {"as read": None, "uncertain → pneumonia": "pneumonia", "uncertain → normal": "normal"}
     decisions = {name: review.review(predictions, readings, cutoff, how) for name, how in variants.items()}
@@ -291,7 +309,6 @@ def review_by_case_set(
     predictions: pd.DataFrame, readings: pd.DataFrame, cutoff: "ReviewCutoff", case_sets: Mapping[str, CaseSet],
 ) -> pd.DataFrame:
     """The review on each case set on its own (exploratory): the same columns as the primary analysis."""
-    from cxr_lib.analysis import review
 
     decisions = review.review(predictions, readings, cutoff)
     rows = {name: review.net_change(decisions[decisions["index"].isin(cases.indices)])
@@ -322,8 +339,6 @@ def hr_availability(predictions: pd.DataFrame, hr: Any) -> pd.DataFrame:
     with and without one (Wilson CIs; Fisher's exact test of the difference)."""
     from scipy.stats import fisher_exact
 
-    from cxr_lib.data.datasets import label_names
-    from cxr_lib.analysis.evaluate import proportion_ci
 
     has = predictions["index"].map(hr.has).astype(bool)
     wrong = predictions["pred"] != predictions["label"]
@@ -346,7 +361,6 @@ def run_prompt_grid(
     settings: Any, results_dir: str | os.PathLike, condition: str = "lanczos",
 ) -> pd.DataFrame:
     """Every prompt strategy × language on a few cases (one upscaler); one row per report."""
-    from cxr_lib.analysis import runner
 
     images, truths = case_images(test, indices, condition)
     return runner.run_prompt_grid(vlm, images, truths, strategies=strategies, languages=languages, condition=condition,
@@ -358,7 +372,6 @@ def report_html(text: str, language: str, evidence: str = "") -> str:
     (found as the app finds it: :func:`cxr_lib.analysis.labels.highlight`)."""
     import html
 
-    from cxr_lib.analysis.labels import highlight
 
     body = "".join(f"<mark>{html.escape(part)}</mark>" if tag else html.escape(part)
                    for part, tag in highlight(text, evidence, "evidence"))
@@ -371,7 +384,6 @@ def report_html(text: str, language: str, evidence: str = "") -> str:
 
 def prompt_strategies() -> pd.DataFrame:
     """The prompt strategies, indexed by name: what each is for and its English prompt."""
-    from cxr_lib.models.prompts import strategy_table
 
     return pd.DataFrame(strategy_table(), columns=["strategy", "purpose", "prompt (English)"]).set_index("strategy")
 
@@ -390,7 +402,6 @@ def prompt_strategy_summary(grid: pd.DataFrame) -> pd.DataFrame:
 def example_report(grid: pd.DataFrame, language: str = "ar", strategy: str = "structured") -> tuple[str, str]:
     """One report of a prompt grid as HTML (right to left for Arabic, its evidence marked) and its reading
     as Markdown. Raises :class:`ParameterError` when the grid has no report in that language and strategy."""
-    from cxr_lib.data.datasets import label_names
 
     rows = grid[(grid["language"] == language) & (grid["prompt_strategy"] == strategy)]
     if rows.empty:
@@ -407,14 +418,12 @@ def example_report(grid: pd.DataFrame, language: str = "ar", strategy: str = "st
 
 def data_summary(data_dir: str | os.PathLike | None = None) -> str:
     """Markdown: each split, where it was read from, and the high-resolution reference."""
-    from cxr_lib.data.datasets import data_summary as summary_lines
 
-    return "\n".join(f"- {line}" for line in summary_lines(data_dir))
+    return "\n".join(f"- {line}" for line in datasets.data_summary(data_dir))
 
 
 def cnn_benchmark(predictions: pd.DataFrame) -> pd.DataFrame:
     """The CNN's test AUC and accuracy (95% CIs) beside the MedMNIST v2 benchmark rows."""
-    from cxr_lib.analysis.cnn_eval import benchmark_table, evaluate_frame
 
     return benchmark_table(evaluate_frame(predictions)).round(3)
 
@@ -422,23 +431,103 @@ def cnn_benchmark(predictions: pd.DataFrame) -> pd.DataFrame:
 def condition_summary(frame: pd.DataFrame, case_sets: Mapping[str, CaseSet],
                       by: Sequence[str] = ("case_set",)) -> pd.DataFrame:
     """Per case set (and ``by``): clear calls, abstentions, cut-off reports, accuracy, sensitivity, specificity, AUC."""
-    from cxr_lib.analysis.evaluate import condition_summary as summary
 
-    return summary(label_case_sets(frame, case_sets), by=list(by))
+    return evaluate.condition_summary(label_case_sets(frame, case_sets), by=list(by))
 
 
 def uncertain_bounds(frame: pd.DataFrame, case_sets: Mapping[str, CaseSet],
                      by: Sequence[str] = ("case_set",)) -> pd.DataFrame:
     """Per case set (and ``by``): the metrics as read, and with every *uncertain* reading taken as pneumonia or normal."""
-    from cxr_lib.analysis.evaluate import uncertain_bounds as bounds
 
-    return bounds(label_case_sets(frame, case_sets), by=list(by))
+    return evaluate.uncertain_bounds(label_case_sets(frame, case_sets), by=list(by))
 
 
 def run_reference_cases(vlm: Any, test: Split, *, settings: Any, results_dir: str | os.PathLike,
                         conditions: Sequence[str] = ("lanczos",), sr_model: Any = None) -> pd.DataFrame:
     """This project's reports on the earlier analysis's ten cases, with its prompt (``reference``), in English."""
-    from cxr_lib.data.datasets import REFERENCE_CASES
 
     return run_conditions(vlm, test, REFERENCE_CASES, conditions, settings=settings, results_dir=results_dir,
                           strategy="reference", language="en", sr_model=sr_model, score=False)
+
+
+# --------------------------------------------------------------------------- super-resolution (notebook 2)
+
+
+def models_banner(vlm_model: str | os.PathLike | None, sr_model: str | os.PathLike, methods: Sequence[str],
+                  endpoint: str | None = None) -> str:
+    """Markdown: the VLM, the Swin2SR (stand-ins said), and where the Real-ESRGAN weights among ``methods`` come from."""
+    used = [name for name in REAL_ESRGAN if name in set(methods)]
+    return "  \n".join([model_banner(vlm_model, endpoint=endpoint), model_banner(sr_model), realesrgan_provenance(used)])
+
+
+def conditions_table(conditions: Sequence[str], sr_model: Any = None) -> pd.DataFrame:
+    """One row per image condition: how it is shown, what makes it, and its weights."""
+    return pd.DataFrame(describe_conditions(conditions, sr_model)).set_index("condition")
+
+
+@dataclass
+class FidelityStep:
+    """PSNR and SSIM of each upscaler against the real image, per image, with their summaries."""
+
+    scores: pd.DataFrame  # one row per image, method and size
+    sources: str  # Markdown: what was computed now and what was read from a committed file
+    summary: pd.DataFrame  # means with 95% CIs per method and size
+    paired: pd.DataFrame  # per-image differences against Lanczos, with 95% CIs
+
+    def table(self) -> pd.DataFrame:
+        """The summary for display."""
+        return fidelity.summary_frame(self.summary).set_index(["method", "size"])
+
+    def paired_table(self) -> pd.DataFrame:
+        """The paired differences for display."""
+        return fidelity.paired_frame(self.paired).set_index(["method − lanczos", "size"])
+
+    def findings(self, size: int | None = None) -> str:
+        """Markdown bullets: each learned upscaler against Lanczos (at ``size``; default the final size)."""
+        return fidelity.paired_findings(self.paired) if size is None else fidelity.paired_findings(self.paired, size=size)
+
+
+def fidelity_step(test: Split, hr: Any, methods: Sequence[str], committed_file: str | None,
+                  committed_methods: Sequence[str], *, limit: int | None = None, sr_model: Any = None,
+                  spot_check: int = 2) -> FidelityStep:
+    """Score ``methods`` now and read ``committed_methods`` from ``committed_file`` (checked, ``spot_check``
+    images redone), on the first ``limit`` test images with a real original (all for ``None``)."""
+    scores, sources = fidelity.combined_scores(test, hr, methods, committed_file, committed_methods,
+                                               indices=hr.available()[:limit], sr_model=sr_model, spot_check=spot_check)
+    return FidelityStep(scores, sources, fidelity.summarise_fidelity(scores), fidelity.paired_differences(scores))
+
+
+@dataclass
+class ReaderStep:
+    """The high-resolution reader shown each input on the same test images, beside the 28×28 CNN."""
+
+    reader: Any  # cxr_lib.models.hr_reader.Reader
+    frame: pd.DataFrame  # one row per input and image (the CNN's as the row ``cnn-28``)
+    sources: str  # Markdown: what was predicted now and what was read from a committed file
+    summary: pd.DataFrame  # AUC (bootstrap CI), sensitivity and specificity per input
+    paired: pd.DataFrame  # DeLong and McNemar between inputs
+
+    def description(self) -> str:
+        """Markdown: the reader, how it was trained, and where its predictions come from."""
+        return self.reader.describe_markdown() + "\n\n" + self.sources
+
+    def findings(self) -> str:
+        """Markdown bullets: what the 28×28 bottleneck removes and what each upscaler gives back."""
+        return reader_analysis.findings(self.summary, self.paired) + "\n" + reader_analysis.threshold_note(self.frame)
+
+
+def reader_step(checkpoint: str | os.PathLike, test: Split, hr: Any, inputs: Sequence[str], committed_file: str | None,
+                committed_inputs: Sequence[str], cnn: pd.DataFrame, *, sr_model: Any = None,
+                spot_check: int = 2) -> ReaderStep:
+    """Load the reader, predict ``inputs`` now and read ``committed_inputs`` from ``committed_file``
+    (checked), add the CNN's predictions ``cnn`` on the same images, and compare."""
+    reader = load_reader(checkpoint)
+    frame, sources = reader_analysis.combined_predictions(reader, test, hr, inputs, committed_file, committed_inputs,
+                                                          spot_check=spot_check, sr_model=sr_model)
+    frame = reader_analysis.with_cnn(frame, cnn)
+    return ReaderStep(reader, frame, sources, reader_analysis.summary_table(frame), reader_analysis.paired_table(frame))
+
+
+def fidelity_examples(test: Split, hr: Any, indices: Sequence[int], methods: Sequence[str], sr_model: Any = None) -> Any:
+    """The chosen test images (those with a real original) upscaled by each method, with error maps, for the figure."""
+    return fidelity.fidelity_cases(test, hr, hr.available(indices), methods, sr_model=sr_model)

@@ -76,7 +76,7 @@ from cxr_lib import study
 from cxr_lib.analysis import plots, reference
 
 pd.set_option("display.max_colwidth", 120)
-display(Markdown(study.model_banner(vlm_model)))
+display(Markdown(study.model_banner(vlm_model, endpoint=vlm_endpoint)))
 
 # %% [markdown]
 # ## The data

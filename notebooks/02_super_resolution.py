@@ -80,15 +80,12 @@ seed: int = 0  # seeds for sampling case sets
 import pandas as pd
 from IPython.display import Markdown, display
 
-from cxr_lib.analysis import evaluate, fidelity, plots, reference
-from cxr_lib.analysis import reader as reader_analysis
-from cxr_lib.models import hr_reader, realesrgan
 from cxr_lib import study
-from cxr_lib.models.upscale import REAL_ESRGAN, describe_conditions, load_super_resolver
+from cxr_lib.analysis import evaluate, plots, reference
 
 pd.set_option("display.max_colwidth", 120)
-used_realesrgan = [m for m in REAL_ESRGAN if m in {*conditions, *fidelity_methods, *fidelity_committed_methods, *figure_methods}]
-display(Markdown(study.model_banner(vlm_model) + "  \n" + study.model_banner(sr_model) + "  \n" + realesrgan.provenance(used_realesrgan)))
+display(Markdown(study.models_banner(vlm_model, sr_model, [*conditions, *fidelity_methods, *fidelity_committed_methods, *figure_methods],
+                                     endpoint=vlm_endpoint)))
 
 # %% [markdown]
 # ## Fidelity against the real high-resolution image
@@ -118,16 +115,14 @@ display(Markdown(study.model_banner(vlm_model) + "  \n" + study.model_banner(sr_
 # %%
 test = study.load_split("test", data_dir=data_dir)
 hr = study.load_hr_reference(data_dir)
-sr = load_super_resolver(sr_model, device=device)
-scored = hr.available()[:fidelity_limit]
-fidelity_scores, fidelity_sources = fidelity.combined_scores(test, hr, fidelity_methods, fidelity_committed, fidelity_committed_methods,
-                                                             indices=scored, sr_model=sr, spot_check=fidelity_spot_check)
-fidelity_summary = fidelity.summarise_fidelity(fidelity_scores)
-display(Markdown(fidelity_sources))
-fidelity.summary_frame(fidelity_summary).set_index(["method", "size"])
+sr = study.load_super_resolver(sr_model, device=device)
+fidelity = study.fidelity_step(test, hr, fidelity_methods, fidelity_committed, fidelity_committed_methods, limit=fidelity_limit,
+                               sr_model=sr, spot_check=fidelity_spot_check)
+display(Markdown(fidelity.sources))
+fidelity.table()
 
 # %% mystnb={"figure": {"caption": "Mean PSNR and SSIM against the real high-resolution image, with 95% confidence intervals, per upscaler and size.", "name": "fig-fidelity-summary"}}
-figure = plots.fidelity_summary_figure(fidelity_summary, title=f"{len(scored)} test images with a real high-resolution counterpart")
+figure = plots.fidelity_summary_figure(fidelity.summary, title=f"{fidelity.scores['index'].nunique()} test images with a real high-resolution counterpart")
 
 # %% [markdown]
 # ### Image by image, against Lanczos
@@ -138,16 +133,15 @@ figure = plots.fidelity_summary_figure(fidelity_summary, title=f"{len(scored)} t
 # on most images; one that draws structure the X-ray does not have loses on most of them.
 
 # %%
-fidelity_paired = fidelity.paired_differences(fidelity_scores)
-display(fidelity.paired_frame(fidelity_paired).set_index(["method − lanczos", "size"]))
-Markdown(fidelity.paired_findings(fidelity_paired))
+display(fidelity.paired_table())
+Markdown(fidelity.findings())
 
 # %% [markdown]
 # At 112×112, the learned models' own output size (no final resize; the size `swin2sr-cxr` was trained
 # and selected at):
 
 # %%
-Markdown(fidelity.paired_findings(fidelity_paired, size=112))
+Markdown(fidelity.findings(size=112))
 
 # %% [markdown]
 # ## What the upscalers draw
@@ -159,13 +153,13 @@ Markdown(fidelity.paired_findings(fidelity_paired, size=112))
 # output but not in the real image is invented; the error maps show where.
 
 # %% mystnb={"figure": {"caption": "Upscaled images and their absolute error against the real high-resolution image (brighter is further from the truth). Real-ESRGAN columns use its real weights; a Swin2SR column marked STAND-IN comes from a tiny random-weight model.", "name": "fig-fidelity-cases"}}
-figure = plots.fidelity_cases_figure(fidelity.fidelity_cases(test, hr, hr.available(figure_cases), figure_methods, sr_model=sr))
+figure = plots.fidelity_cases_figure(study.fidelity_examples(test, hr, figure_cases, figure_methods, sr_model=sr))
 
 # %% [markdown]
 # What each condition MedGemma is shown below is made by:
 
 # %%
-pd.DataFrame(describe_conditions(conditions, sr)).set_index("condition")
+study.conditions_table(conditions, sr)
 
 # %% [markdown]
 # ## Which test images have a real high-resolution image
@@ -195,16 +189,13 @@ study.hr_availability(predictions, hr)
 # (Wilson CIs). These are the 555 images with a real original, not a random sample of the test split.
 
 # %%
-reader = hr_reader.load_reader(reader_checkpoint)
-reader_frame, reader_sources = reader_analysis.combined_predictions(reader, test, hr, reader_inputs, reader_committed, reader_committed_inputs,
-                                                                    spot_check=reader_spot_check, sr_model=sr)
-reader_frame = reader_analysis.with_cnn(reader_frame, predictions)
-reader_summary = reader_analysis.summary_table(reader_frame)
-display(Markdown(reader.describe_markdown() + "\n\n" + reader_sources))
-reader_summary
+reader = study.reader_step(reader_checkpoint, test, hr, reader_inputs, reader_committed, reader_committed_inputs, predictions,
+                           sr_model=sr, spot_check=reader_spot_check)
+display(Markdown(reader.description()))
+reader.summary
 
 # %% mystnb={"figure": {"caption": "The high-resolution reader's ROC curves and AUCs (95% bootstrap CIs) on the same test images, by input: the real original, each upscaler's output of the 28\u00d728 image, and the 28\u00d728 CNN for reference.", "name": "fig-reader"}}
-figure = plots.reader_figure(reader_frame, reader_summary, title=f"{reader_frame['index'].nunique()} test images with a real original")
+figure = plots.reader_figure(reader.frame, reader.summary, title=f"{reader.frame['index'].nunique()} test images with a real original")
 
 # %% [markdown]
 # ### Paired comparisons of the inputs
@@ -217,9 +208,8 @@ figure = plots.reader_figure(reader_frame, reader_summary, title=f"{reader_frame
 # at the val threshold; p-values also Holm-adjusted over the table.
 
 # %%
-reader_paired = reader_analysis.paired_table(reader_frame)
-display(reader_paired.round(4))
-Markdown(reader_analysis.findings(reader_summary, reader_paired) + "\n" + reader_analysis.threshold_note(reader_frame))
+display(reader.paired.round(4))
+Markdown(reader.findings())
 
 # %% [markdown]
 # ## MedGemma under each condition (exploratory)

@@ -62,7 +62,7 @@ from IPython.display import HTML, Markdown, display
 from cxr_lib import study
 
 pd.set_option("display.max_colwidth", 160)
-display(Markdown(study.model_banner(vlm_model)))
+display(Markdown(study.model_banner(vlm_model, endpoint=vlm_endpoint)))
 
 # %% [markdown]
 # ## The prompt strategies

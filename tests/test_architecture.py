@@ -124,3 +124,35 @@ def test_readme_module_table_matches_the_package() -> None:
     assert listed, "the README has no module table (rows like | `cxr_lib/data/datasets.py` | ... |)"
     assert not present - listed, f"modules missing from the README's table: {sorted(present - listed)}"
     assert not listed - present, f"the README's table names modules that do not exist: {sorted(listed - present)}"
+
+
+def test_importing_every_module_loads_no_heavy_library() -> None:
+    import subprocess
+    import sys
+
+    heavy = ("torch", "transformers", "timm", "gradio", "medmnist", "scipy", "matplotlib", "PIL")
+    names = [m for m in MODULES if not m.endswith("__main__")]
+    code = (f"import importlib, sys\nfor name in {names!r}:\n    importlib.import_module(name)\n"
+            f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                              cwd=PACKAGE.parent)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert finished.stdout.strip() == "", f"importing cxr_lib loads {finished.stdout.strip()}"
+
+
+def test_docs_name_only_modules_that_exist() -> None:
+    root = PACKAGE.parent
+    pages = [root / "README.md", root / "CONVENTIONS.md", *sorted((root / "book").glob("*.md"))]
+    stale = []
+    for page in pages:
+        text = page.read_text()
+        for path in re.findall(r"cxr_lib/[\w/]+\.py", text):
+            if not (root / path).is_file():
+                stale.append(f"{page.name}: {path}")
+        for dotted in re.findall(r"cxr_lib(?:\.\w+)+", text):
+            parts = dotted.split(".")
+            known = next((k for k in range(len(parts), 0, -1) if ".".join(parts[:k]) in MODULES), 0)
+            # a package's __init__ only describes it: what follows a package name must be one of its modules
+            if not known or (known < len(parts) and MODULES[".".join(parts[:known])].name == "__init__.py"):
+                stale.append(f"{page.name}: {dotted}")
+    assert not stale, f"docs name modules that do not exist: {stale}"

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxr_lib.data.artifacts import committed
 from cxr_lib.analysis import cnn_eval
-from cxr_lib.data.predictions import PREDICTION_COLUMNS, read_predictions
-from cxr_lib.models import cnn
 from cxr_lib.cli import main
+from cxr_lib.data.artifacts import committed
+from cxr_lib.data.predictions import PREDICTION_COLUMNS, read_predictions
 from cxr_lib.errors import CheckpointError, ModelLoadError, ParameterError, PredictionsError
+from cxr_lib.models import cnn
 
 SLICE = ["--epochs", "1", "--train-limit", "96", "--val-limit", "64", "--no-progress"]
 

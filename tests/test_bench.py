@@ -41,9 +41,9 @@ def wide_window_vlm(stand_in_dir):
 @pytest.mark.parametrize("fixed", [False, True], ids=["free-length", "fixed-length"])
 def test_prefix_reuse_gives_the_reference_loops_greedy_outputs(wide_window_vlm, fixed, batch_size):
     stand_in_vlm = wide_window_vlm
-    from cxr_lib.tooling.bench.model import eight_prompts
     from cxr_lib.models.prefix_reuse import generate_with_shared_prefix
     from cxr_lib.models.vlm import GenerationSettings
+    from cxr_lib.tooling.bench.model import eight_prompts
 
     image = np.random.default_rng(3).integers(0, 256, (28, 28), dtype=np.uint8)
     prompts = [p for _, _, p in eight_prompts()]
@@ -67,9 +67,9 @@ def test_prefix_reuse_gives_the_reference_loops_greedy_outputs(wide_window_vlm, 
 
 def test_batched_prefix_reuse_falls_back_when_padding_would_not_fit_the_window(stand_in_vlm):
     """The stand-in's window (64 tokens) is shorter than its prompts: batching would change outputs."""
-    from cxr_lib.tooling.bench.model import eight_prompts
     from cxr_lib.models.prefix_reuse import generate_with_shared_prefix
     from cxr_lib.models.vlm import GenerationSettings
+    from cxr_lib.tooling.bench.model import eight_prompts
 
     image = np.random.default_rng(5).integers(0, 256, (28, 28), dtype=np.uint8)
     prompts = [p for _, _, p in eight_prompts()]
@@ -142,8 +142,8 @@ def test_unknown_workload_is_one_clear_error(tmp_path):
 
 @pytest.mark.slow  # every workload, two local servers included: ~45 s here
 def test_quick_bench_writes_json_of_the_documented_shape(tmp_path, capsys):
-    from cxr_lib.tooling.bench.run import WORKLOADS
     from cxr_lib.cli import main
+    from cxr_lib.tooling.bench.run import WORKLOADS
 
     out = tmp_path / "bench" / "quick.json"
     assert main(["bench", "--quick", "--out", str(out)]) == 0

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cxr_lib.tooling import book
 from cxr_lib.errors import ModelLoadError, ParameterError
+from cxr_lib.tooling import book
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -143,3 +143,19 @@ def test_profiles_by_name_or_file() -> None:
     assert project.profile_path("offline") == ROOT / "profiles" / "offline.yaml"
     assert project.profile_path("profiles/full.yaml").resolve() == ROOT / "profiles" / "full.yaml"
     assert project.relative(ROOT / "results" / "x") == "results/x"
+
+
+def test_kernels_start_without_the_warning_that_names_local_paths(monkeypatch) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from cxr_lib.tooling.book import kernel_environment
+
+    monkeypatch.setenv("PYTHONWARNINGS", "default")
+    code = "import warnings; warnings.warn('IProgress not found. Please update jupyter and ipywidgets.')"
+    with kernel_environment():
+        quiet = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert os.environ["PYTHONWARNINGS"] == "default"  # restored
+    loud = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "IProgress" not in quiet.stderr and "IProgress" in loud.stderr

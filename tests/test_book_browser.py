@@ -10,8 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import BuiltBook
+
 from cxr_lib.tooling.book import STAND_IN_ANNOUNCEMENT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -9,8 +9,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from cxr_lib.models import cpu_decode  # noqa: E402
 from cxr_lib.errors import ParameterError  # noqa: E402
+from cxr_lib.models import cpu_decode  # noqa: E402
 from cxr_lib.models.vlm import GenerationSettings, load_vlm  # noqa: E402
 
 

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cxr_lib.data import cases
-from cxr_lib.data import datasets as data
+from cxr_lib.data import cases, datasets as data
 from cxr_lib.errors import CaseSetError, DataError, DataNotFoundError, HRUnavailableError, SplitError
 
 

@@ -21,14 +21,25 @@ from pathlib import Path
 
 import pytest
 
-from cxr_lib.cli import main
-from cxr_lib.models.endpoint import (EndpointVLM, answer_score, normalize_url, open_endpoint, sampling_fields,
-                              served_identity)
-from cxr_lib.errors import EndpointError
 from cxr_lib.analysis.records import ResultCache
 from cxr_lib.analysis.runner import run_prompt_grid, run_reports
-from cxr_lib.app.serve import (LocalServer, cxr_serve_command, free_port, transformers_serve_available,
-                           transformers_serve_command)
+from cxr_lib.app.serve import (
+    LocalServer,
+    cxr_serve_command,
+    free_port,
+    transformers_serve_available,
+    transformers_serve_command,
+)
+from cxr_lib.cli import main
+from cxr_lib.errors import EndpointError
+from cxr_lib.models.endpoint import (
+    EndpointVLM,
+    answer_score,
+    normalize_url,
+    open_endpoint,
+    sampling_fields,
+    served_identity,
+)
 from cxr_lib.models.provenance import STAND_IN_LABEL
 from cxr_lib.models.vlm import GenerationSettings, load_vlm
 
@@ -68,8 +79,8 @@ def cxr_server(stand_in, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cases(data_dir):
-    from cxr_lib.data.datasets import load_split
     from cxr_lib.analysis.conditions import condition_images
+    from cxr_lib.data.datasets import load_split
 
     test = load_split("test")
     images = dict(zip(CASES, condition_images(test, CASES, "lanczos", 224, rgb=True)))
@@ -168,8 +179,8 @@ def test_stream_ends_in_the_generated_report(hf_server, stand_in, cases):
 
 
 def test_open_vlm_picks_the_backend(hf_server, stand_in):
-    from cxr_lib.models.backends import open_vlm
     from cxr_lib.errors import ParameterError
+    from cxr_lib.models.backends import open_vlm
     from cxr_lib.models.vlm import VLM
 
     local = open_vlm(stand_in, lazy=True, concurrency=8)  # concurrency is the endpoint's: not used here
@@ -202,8 +213,8 @@ KILLED_RUN = textwrap.dedent("""
 
 @pytest.mark.slow
 def test_a_killed_run_resumes_without_asking_again(hf_server, stand_in, data_dir, tmp_path):
-    from cxr_lib.data.datasets import load_split
     from cxr_lib.analysis.conditions import condition_images
+    from cxr_lib.data.datasets import load_split
 
     cases = (1, 9, 22, 39, 44, 61, 67, 68, 71, 78, 100, 120)
     results = tmp_path / "results"
@@ -498,3 +509,13 @@ def test_book_preflight_asks_the_server_not_the_hub(data_dir, tmp_path, monkeypa
                                          "01_baseline": {"vlm_model": "google/medgemma-1.5-4b-it"}})
     with pytest.raises(EndpointError, match="cannot reach the server"):
         book.preflight(profile, {"results": "r", "stand_ins": "s"})
+
+
+def test_notebook_banner_asks_the_server_whether_it_serves_a_stand_in(cxr_server) -> None:
+    from cxr_lib import study
+
+    served = open_endpoint(cxr_server.url)
+    banner = study.model_banner(served.request_name, endpoint=cxr_server.url)
+    assert STAND_IN_LABEL in banner and cxr_server.url in banner
+    # without the endpoint the same name is only a name: nothing says it is a stand-in
+    assert STAND_IN_LABEL not in study.model_banner("google/medgemma-1.5-4b-it")

@@ -8,9 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxr_lib.data.artifacts import committed
-from cxr_lib.cli import main
-from cxr_lib.errors import HRUnavailableError, UpscaleError
 from cxr_lib.analysis.fidelity import (
     FIDELITY_COLUMNS,
     error_map,
@@ -23,6 +20,9 @@ from cxr_lib.analysis.fidelity import (
     summary_markdown,
     summary_text,
 )
+from cxr_lib.cli import main
+from cxr_lib.data.artifacts import committed
+from cxr_lib.errors import HRUnavailableError, UpscaleError
 from cxr_lib.models.provenance import STAND_IN_LABEL
 from cxr_lib.models.upscale import load_super_resolver, resize, upscale_batch
 
@@ -258,8 +258,8 @@ def _broken(table: pd.DataFrame, how: str) -> pd.DataFrame:
     ("empty", "empty or non-numeric PSNR or SSIM values"),
 ])
 def test_load_committed_rejects_a_table_that_does_not_match(how, message, small_table, tmp_path: Path, test_split, hr, indices) -> None:
-    from cxr_lib.errors import DataError
     from cxr_lib.analysis.fidelity import load_committed
+    from cxr_lib.errors import DataError
 
     path = tmp_path / "bad.csv"
     _broken(small_table, how).to_csv(path, index=False)
@@ -269,16 +269,16 @@ def test_load_committed_rejects_a_table_that_does_not_match(how, message, small_
 
 
 def test_load_committed_missing_file(tmp_path: Path, test_split, hr) -> None:
-    from cxr_lib.errors import DataError
     from cxr_lib.analysis.fidelity import load_committed
+    from cxr_lib.errors import DataError
 
     with pytest.raises(DataError, match="does not exist: write it with cxr fidelity --methods realesrgan-x4plus"):
         load_committed(tmp_path / "none.csv", test_split, hr, ["realesrgan-x4plus"])
 
 
 def test_combined_scores_live_and_committed(committed_csv, test_split, hr, indices) -> None:
-    from cxr_lib.errors import ParameterError
     from cxr_lib.analysis.fidelity import combined_scores
+    from cxr_lib.errors import ParameterError
 
     table, note = combined_scores(test_split, hr, ["lanczos"], str(committed_csv), [FAST], indices[:6], spot_check=1)
     assert sorted(set(table["method"])) == ["lanczos", FAST] and len(table) == 2 * 6 * 2

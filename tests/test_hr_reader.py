@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from cxr_lib.analysis import reader as reader_analysis
-from cxr_lib.models import hr_reader
-from cxr_lib.training import hr_reader as reader_training
 from cxr_lib.cli import main
 from cxr_lib.errors import CheckpointError, ParameterError, PredictionsError
+from cxr_lib.models import hr_reader
+from cxr_lib.training import hr_reader as reader_training
 
 SLICE = {"epochs": 1, "train_limit": 64, "val_limit": 32, "progress": False}
 

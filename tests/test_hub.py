@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from cxr_lib.models import hub
 from cxr_lib.errors import ModelLoadError
+from cxr_lib.models import hub
 
 
 def test_offline_flag_means_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import image_cases
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-import image_cases
-from cxr_lib.errors import ImageInputError
 from cxr_lib.data.images import MIN_SIDE, load_image_file, to_grayscale_uint8
+from cxr_lib.errors import ImageInputError
 
 
 @pytest.mark.parametrize("name", list(image_cases.GOOD))

@@ -14,7 +14,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import FAKE_TOKEN, copy_project
 
 pytestmark = pytest.mark.slow

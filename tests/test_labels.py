@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from cxr_lib.analysis.labels import LABELS, RULES, Reading, evidence_span, highlight, plain_text, read_report
 

@@ -25,3 +25,25 @@ def test_auto_bar_with_ipywidgets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(progress, "find_spec", lambda name: object())
     bar = progress.progress_bar(range(2), disable=True)
     assert isinstance(bar, auto_bar)
+
+
+def test_unattended_bars_refresh_rarely_and_do_not_nest(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(progress, "find_spec", lambda name: None)
+    monkeypatch.setattr(progress, "_watched", lambda: False)
+    outer = progress.progress_bar(range(2), disable=False)
+    try:
+        assert outer.mininterval == progress.UNATTENDED_INTERVAL and not outer.disable
+        inner = progress.progress_bar(range(3), disable=False)
+        assert inner.disable and list(inner) == [0, 1, 2]  # not drawn, still iterates
+    finally:
+        outer.close()
+    again = progress.progress_bar(range(1), disable=False)
+    assert not again.disable  # the outer bar is closed: a new one is drawn
+    again.close()
+
+
+def test_watched_bars_keep_tqdm_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(progress, "find_spec", lambda name: None)
+    monkeypatch.setattr(progress, "_watched", lambda: True)
+    with progress.progress_bar(range(2), disable=False) as outer, progress.progress_bar(range(2), disable=False) as inner:
+        assert outer.mininterval == inner.mininterval == 0.1 and not inner.disable

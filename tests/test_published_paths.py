@@ -4,11 +4,11 @@ machine that built it; and building the book leaves the data folder as it was.""
 from __future__ import annotations
 
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, BuiltBook
 
 TEXT_SUFFIXES = {".html", ".ipynb", ".json", ".csv", ".md", ".txt", ".yml", ".yaml", ".js", ".svg"}
@@ -16,8 +16,8 @@ TEXT_SUFFIXES = {".html", ".ipynb", ".json", ".csv", ".md", ".txt", ".yml", ".ya
 
 def local_paths(offline_book: BuiltBook, data_dir: Path) -> list[str]:
     """Absolute paths that must not appear: the checkout, the copy that was built, the data folder,
-    the home folder and the temporary folder."""
-    return sorted({f"{path}/" for path in (ROOT, offline_book.root, data_dir.resolve(), Path.home())}
+    the home folder, the Python installation and the temporary folder."""
+    return sorted({f"{path}/" for path in (ROOT, offline_book.root, data_dir.resolve(), Path.home(), Path(sys.prefix))}
                   | {f"{Path(tempfile.gettempdir())}/", "/tmp/"})
 
 

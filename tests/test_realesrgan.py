@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cxr_lib.models import realesrgan
 from cxr_lib.cli import main
 from cxr_lib.errors import ModelLoadError, UpscaleError
+from cxr_lib.models import realesrgan
 from cxr_lib.models.realesrgan import MODELS, RealESRGAN, default_realesrgan, load_realesrgan, model_files
 from cxr_lib.models.upscale import (
     LEARNED,

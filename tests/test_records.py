@@ -8,8 +8,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from cxr_lib.errors import ResultsError
 from cxr_lib.analysis.records import FRAME_COLUMNS, Record, ResultCache, image_sha256, record_key, records_frame
+from cxr_lib.errors import ResultsError
 
 SETTINGS = {"max_new_tokens": 1024, "do_sample": False, "temperature": 1.0, "top_p": 1.0, "seed": 0,
             "batch_size": 4, "min_new_tokens": None}

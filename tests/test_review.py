@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxr_lib.data.artifacts import committed
-from cxr_lib.analysis import evaluate, review
 from cxr_lib import study
+from cxr_lib.analysis import evaluate, review
+from cxr_lib.data.artifacts import committed
 from cxr_lib.errors import ParameterError, PredictionsError
 
 ROOT = Path(__file__).resolve().parents[1]

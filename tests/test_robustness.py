@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import FAKE_TOKEN, ROOT, BuiltBook, run_book
+
 from cxr_lib.analysis.records import ResultCache
 
 CASES = [1, 9, 22, 39, 44, 61, 67, 68]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from cxr_lib.cli import main
 from cxr_lib.analysis.records import ResultCache
 from cxr_lib.analysis.runner import run_prompt_grid, run_reports
+from cxr_lib.cli import main
 from cxr_lib.models.provenance import STAND_IN_LABEL
 from cxr_lib.models.vlm import GenerationSettings, load_vlm
 

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from cxr_lib.models.endpoint import chat_messages
 from cxr_lib.app.serve import Batcher, RequestError, _Job, parse_request, raw_content
+from cxr_lib.models.endpoint import chat_messages
 from cxr_lib.models.thoughts import split_text
 from cxr_lib.models.vlm import Generation, GenerationSettings
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cxr_lib.cli import main
 from cxr_lib.data import datasets as data
 from cxr_lib.data.artifacts import committed
-from cxr_lib.training import super_resolver
-from cxr_lib.cli import main
 from cxr_lib.errors import DataError, ModelLoadError, ParameterError, SplitError
+from cxr_lib.training import super_resolver
 
 SLICE = {"epochs": 1, "train_limit": 24, "val_limit": 12, "progress": False}
 
@@ -144,7 +144,14 @@ def test_same_seed_same_weights(data_dir: Path, trained: super_resolver.SRTraini
 
 
 def test_swin2sr_cxr_is_registered_and_makes_exactly_112(data_dir: Path) -> None:
-    from cxr_lib.models.upscale import CONDITIONS, LEARNED, SWIN2SR_CXR_ID, UPSCALERS, default_cxr_super_resolver, upscale_batch
+    from cxr_lib.models.upscale import (
+        CONDITIONS,
+        LEARNED,
+        SWIN2SR_CXR_ID,
+        UPSCALERS,
+        default_cxr_super_resolver,
+        upscale_batch,
+    )
 
     assert UPSCALERS["swin2sr-cxr"].family == "swin2sr" and "swin2sr-cxr" in LEARNED and "swin2sr-cxr" in CONDITIONS
     model = default_cxr_super_resolver()  # the committed weights
@@ -158,10 +165,10 @@ def test_swin2sr_cxr_is_registered_and_makes_exactly_112(data_dir: Path) -> None
 
 
 def test_generic_swin2sr_never_stands_in_for_the_cxr_one(data_dir: Path) -> None:
+    import tempfile
+
     from cxr_lib.models.stand_ins import build_swin2sr_stand_in
     from cxr_lib.models.upscale import learned_model, load_super_resolver
-
-    import tempfile
 
     with tempfile.TemporaryDirectory() as folder:
         stand_in = load_super_resolver(str(build_swin2sr_stand_in(folder)), device="cpu")

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cxr_lib.models import gemma3_tokenizer
 from cxr_lib.errors import TokenizerUnavailableError
+from cxr_lib.models import gemma3_tokenizer
 from cxr_lib.models.stand_ins import GEMMA3_GENERATION, GEMMA3_IDS, GEMMA3_TEXT, stand_in_info
 from cxr_lib.models.vlm import GenerationSettings
 

@@ -14,10 +14,10 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 import image_cases
+import pytest
 from live_app import free_port, serving
+
 from cxr_lib.errors import ParameterError, PromptError, ServerError
 from cxr_lib.models.provenance import STAND_IN_LABEL
 
@@ -330,3 +330,16 @@ def test_cli_refuses_a_bad_port_before_loading_anything(capsys):
 
     assert main(["ui", "--model", "no-such/model", "--port", "70000"]) == 2
     assert "cxr: error: port 70000 is not a port number" in capsys.readouterr().err
+
+
+def test_upscaler_menu_names_stand_ins_and_real_weights(stand_in_dir, data_dir, tmp_path) -> None:
+    from cxr_lib.app.ui import create_context
+    from cxr_lib.models.upscale import METHODS
+
+    ctx = create_context("no-such-model-folder", sr_model=str(stand_in_dir / "swin2sr"), data_dir=data_dir,
+                         results_dir=tmp_path)
+    shown = dict((value, name) for name, value in ctx.upscaler_choices())
+    assert list(shown) == list(METHODS)
+    assert "STAND-IN" in shown["swin2sr"] and shown["lanczos"] == "lanczos"
+    assert "real weights" in shown["realesrgan-x4plus"] and "real weights" in shown["swin2sr-cxr"]
+    assert not any("STAND-IN" in name for method, name in shown.items() if method != "swin2sr")

@@ -18,7 +18,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from live_app import serving
 
 pytestmark = pytest.mark.browser

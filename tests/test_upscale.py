@@ -14,14 +14,7 @@ from cxr_lib.analysis.conditions import condition_images
 from cxr_lib.cli import main
 from cxr_lib.data.images import to_pil
 from cxr_lib.errors import HRUnavailableError, ModelLoadError, UpscaleError
-from cxr_lib.models.upscale import (
-    CONDITIONS,
-    INTERPOLATIONS,
-    METHODS,
-    load_super_resolver,
-    upscale,
-    upscale_batch,
-)
+from cxr_lib.models.upscale import CONDITIONS, INTERPOLATIONS, METHODS, load_super_resolver, upscale, upscale_batch
 
 NO_REFERENCE = 3  # a test index without a high-resolution counterpart in ../shared/data
 

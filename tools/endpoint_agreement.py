@@ -25,14 +25,14 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
-    from cxr_lib.data.datasets import load_split
-    from cxr_lib.models.endpoint import open_endpoint
+    from cxr_lib.analysis.conditions import condition_images
     from cxr_lib.analysis.runner import run_reports
     from cxr_lib.app.serve import LocalServer, cxr_serve_command, transformers_serve_command
+    from cxr_lib.data.datasets import load_split
+    from cxr_lib.models.endpoint import open_endpoint
     from cxr_lib.models.stand_ins import build_medgemma_stand_in, stand_in_info
-    from cxr_lib.storage import atomic_write_json
-    from cxr_lib.analysis.conditions import condition_images
     from cxr_lib.models.vlm import GenerationSettings, load_vlm
+    from cxr_lib.storage import atomic_write_json
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, help="the first N test cases (default: all)")

@@ -18,25 +18,31 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 import pandas as pd
 
-from cxr_lib.progress import progress_bar
+from cxr_lib.analysis.evaluate import Estimate
 from cxr_lib.data.artifacts import locate
-from cxr_lib.errors import DataError, UpscaleError
+from cxr_lib.data.datasets import load_hr_reference, load_split
+from cxr_lib.errors import DataError, ParameterError, UpscaleError
+from cxr_lib.models.provenance import STAND_IN_LABEL
 from cxr_lib.models.upscale import (
     DEFAULT_FINAL_RESIZE,
+    DEFAULT_SWIN2SR,
     HR_SIZE,
     LEARNED,
     METHODS,
     check_method,
     display_name,
     learned_model,
+    load_super_resolver,
     method_label,
     resize,
     upscale_batch,
 )
+from cxr_lib.progress import progress_bar
+from cxr_lib.storage import atomic_write_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    from cxr_lib.data.datasets import HRReference, Split
     from cxr_lib.analysis.evaluate import Estimate
+    from cxr_lib.data.datasets import HRReference, Split
     from cxr_lib.models.upscale import SuperResolver
 
 #: Image sides at which fidelity is measured.
@@ -150,7 +156,6 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> "Estimate":
     """Mean with a Student-t confidence interval (NaN bounds for fewer than two values)."""
     from scipy import stats
 
-    from cxr_lib.analysis.evaluate import Estimate
 
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
@@ -185,7 +190,6 @@ def summarise_fidelity(frame: pd.DataFrame, confidence: float = 0.95) -> pd.Data
 
 def summary_markdown(summary: pd.DataFrame) -> str:
     """The summary as a Markdown table (means with 95% CIs); stand-in rows are marked, Real-ESRGAN's say real weights."""
-    from cxr_lib.models.provenance import STAND_IN_LABEL
 
     lines = ["| method | size | n | PSNR, dB (95% CI) | SSIM (95% CI) |", "|---|---:|---:|---|---|"]
     for row in summary.itertuples():
@@ -211,7 +215,6 @@ def summary_frame(summary: pd.DataFrame) -> pd.DataFrame:
 
 def summary_text(summary: pd.DataFrame) -> str:
     """The summary as a plain console table; stand-in rows are marked, Real-ESRGAN's say real weights."""
-    from cxr_lib.models.provenance import STAND_IN_LABEL
 
     text = summary_frame(summary).to_string(index=False)
     if summary["stand_in"].any():
@@ -380,9 +383,6 @@ def run_fidelity(
     """Fidelity of ``methods`` over the test images with a reference (the first ``limit`` of them)."""
     import time
 
-    from cxr_lib.data.datasets import load_hr_reference, load_split
-    from cxr_lib.errors import ParameterError
-    from cxr_lib.models.upscale import DEFAULT_SWIN2SR, load_super_resolver
 
     methods = _check_methods(methods)
     if limit is not None and limit < 1:
@@ -532,7 +532,6 @@ def combined_scores(
 
     A method may be in one list only; ``committed_methods`` without a ``committed`` file is an error.
     """
-    from cxr_lib.errors import ParameterError
 
     both = sorted(set(methods) & set(committed_methods))
     if both:
@@ -578,7 +577,6 @@ def _milliseconds(value: float) -> str:
 
 def write_fidelity(run: FidelityRun, csv_path, markdown_path=None) -> list:
     """Write the per-image table as CSV and, when asked, the summary as Markdown (atomically)."""
-    from cxr_lib.storage import atomic_write_text
 
     from pathlib import Path
 

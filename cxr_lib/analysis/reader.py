@@ -22,9 +22,23 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 import pandas as pd
 
+from cxr_lib.analysis.conditions import condition_images
+from cxr_lib.analysis.evaluate import BOOTSTRAP_SAMPLES, auc_ci, binary_metrics, delong_test, mcnemar_exact
 from cxr_lib.data.artifacts import locate
+from cxr_lib.data.datasets import load_hr_reference, load_split
+from cxr_lib.data.predictions import predictions_frame
 from cxr_lib.errors import ParameterError, PredictionsError
 from cxr_lib.models.hr_reader import READER_SIZE, Reader, load_reader
+from cxr_lib.models.provenance import STAND_IN_LABEL
+from cxr_lib.models.upscale import (
+    CONDITIONS,
+    DEFAULT_SWIN2SR,
+    LEARNED,
+    display_name,
+    learned_model,
+    load_super_resolver,
+)
+from cxr_lib.storage import atomic_write_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from cxr_lib.data.datasets import HRReference, Split
@@ -43,7 +57,6 @@ SPOT_CHECK_TOLERANCE = 1e-3
 
 def check_inputs(inputs: Sequence[str]) -> list[str]:
     """Return ``inputs`` if each is ``hr`` or an upscaler, else raise :class:`ParameterError`."""
-    from cxr_lib.models.upscale import CONDITIONS
 
     inputs = list(inputs)
     bad = [i for i in inputs if i not in CONDITIONS]
@@ -54,7 +67,6 @@ def check_inputs(inputs: Sequence[str]) -> list[str]:
 
 def input_images(test: "Split", hr: "HRReference", indices: Sequence[int], name: str, sr_model: Any = None) -> list[np.ndarray]:
     """The 112×112 grayscale images the reader is shown for input ``name`` at the given test indices."""
-    from cxr_lib.analysis.conditions import condition_images
 
     check_inputs([name])
     return condition_images(test, list(indices), name, READER_SIZE, hr=hr, sr_model=sr_model, rgb=False)
@@ -63,7 +75,6 @@ def input_images(test: "Split", hr: "HRReference", indices: Sequence[int], name:
 def predict_inputs(reader: Reader, test: "Split", hr: "HRReference", inputs: Sequence[str],
                    indices: Sequence[int] | None = None, sr_model: Any = None) -> pd.DataFrame:
     """The reader's predictions for each input on the test images with a real original (or ``indices``)."""
-    from cxr_lib.data.predictions import predictions_frame
 
     inputs = check_inputs(inputs)
     indices = hr.available(test.indices) if indices is None else [int(i) for i in indices]
@@ -77,7 +88,6 @@ def predict_inputs(reader: Reader, test: "Split", hr: "HRReference", inputs: Seq
 
 def write_predictions(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a predictions table as CSV (atomically; probabilities to 8 decimals)."""
-    from cxr_lib.storage import atomic_write_text
 
     return atomic_write_text(path, frame[list(PREDICTION_COLUMNS)].to_csv(index=False, float_format="%.8f"))
 
@@ -86,8 +96,6 @@ def run_prediction(checkpoint: str | os.PathLike, inputs: Sequence[str], out: st
                    model: str | None = None, data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     """Load a reader, predict each input on the test images with a real original, write the CSV
     (``model``: the Swin2SR for the ``swin2sr`` input). Every model loads before any work."""
-    from cxr_lib.data.datasets import load_hr_reference, load_split
-    from cxr_lib.models.upscale import DEFAULT_SWIN2SR, learned_model, load_super_resolver
 
     inputs = check_inputs(inputs)
     if Path(out).suffix.lower() != ".csv":
@@ -163,8 +171,6 @@ def combined_predictions(reader: Reader, test: "Split", hr: "HRReference", live:
     parts = [predict_inputs(reader, test, hr, live, sr_model=sr_model)] if live else []
     note = f"Predicted now: {', '.join(live) or 'none'}."
     if "swin2sr" in [*live, *committed_inputs] and getattr(sr_model, "is_stand_in", False):
-        from cxr_lib.models.provenance import STAND_IN_LABEL
-
         note += f" The swin2sr input comes from a STAND-IN: {STAND_IN_LABEL}."
     if committed_inputs:
         parts.append(load_committed(committed, reader, test, hr, committed_inputs, spot_check, sr_model))
@@ -188,7 +194,6 @@ def with_cnn(frame: pd.DataFrame, cnn: pd.DataFrame) -> pd.DataFrame:
 
 def input_label(name: str) -> str:
     """How an input is named in tables and figures."""
-    from cxr_lib.models.upscale import display_name
 
     if name == ORIGINAL:
         return "real original (112×112)"
@@ -200,7 +205,6 @@ def input_label(name: str) -> str:
 def summary_table(frame: pd.DataFrame, n_resamples: int | None = None) -> pd.DataFrame:
     """Per input: cases, AUC with its bootstrap 95% CI (``AUC low``, ``AUC high``), and sensitivity,
     specificity and accuracy (Wilson 95% CIs, with counts) of the calls in ``pred`` (the val threshold)."""
-    from cxr_lib.analysis.evaluate import BOOTSTRAP_SAMPLES, auc_ci, binary_metrics
 
     rows = []
     for name, group in frame.groupby("input", sort=False):
@@ -216,7 +220,6 @@ def default_pairs(inputs: Sequence[str]) -> list[tuple[str, str]]:
     """The comparisons worth making: each input against the real original (what it loses), each learned
     upscaler against Lanczos (what it gives back or takes away), and the 28×28 CNN against the reader on
     the real original and on Lanczos."""
-    from cxr_lib.models.upscale import LEARNED
 
     inputs = list(inputs)
     pairs = [(ORIGINAL, i) for i in inputs if ORIGINAL in inputs and i not in (ORIGINAL, CNN_ROW)]
@@ -233,7 +236,6 @@ def paired_table(frame: pd.DataFrame, pairs: Sequence[tuple[str, str]] | None = 
     Holm-adjusted over the comparisons in the table."""
     from statsmodels.stats.multitest import multipletests
 
-    from cxr_lib.analysis.evaluate import delong_test, mcnemar_exact
 
     wide = frame.pivot_table(index="index", columns="input", values=["label", "prob_pneumonia", "pred"], aggfunc="first")
     inputs = list(dict.fromkeys(frame["input"]))

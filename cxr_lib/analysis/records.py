@@ -32,6 +32,7 @@ import pandas as pd
 from cxr_lib.analysis.labels import read_report
 from cxr_lib.errors import ResultsError
 from cxr_lib.models.provenance import STAND_IN_LABEL
+from cxr_lib.models.thoughts import EndOfOutput
 from cxr_lib.storage import atomic_write_json, ensure_writable_dir
 
 #: Bump when the record layout changes: older cache files are then ignored, not misread.
@@ -85,7 +86,7 @@ def now_iso() -> str:
 
 
 @dataclass
-class Record:
+class Record(EndOfOutput):
     """One generated report, how it was made, and how it was read."""
 
     index: int | None  # the case: its index in the split (None for an image from elsewhere, e.g. an upload)
@@ -118,16 +119,6 @@ class Record:
         """This record's cache key (:func:`record_key`)."""
         return record_key(self.index, self.condition, self.model_id, self.revision, self.prompt_strategy,
                           self.language, self.prompt, self.settings, self.image_sha256)
-
-    @property
-    def cut_off(self) -> bool:
-        """Whether the report hit ``max_new_tokens`` instead of ending on its own."""
-        return self.stop_reason == "max_new_tokens"
-
-    @property
-    def thought_only(self) -> bool:
-        """Whether the output never left its thought (no answer): read as uncertain, rule ``thought-only``."""
-        return self.thought_state != "none" and not self.text.strip()
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from cxr_lib.analysis.evaluate import CALL, STOP, TRUTH, condition_summary, outcomes
+from cxr_lib.analysis.labels import read_report
 
 #: What the earlier analysis's own text was read by, as a ``source`` value.
 PARSER, READER = "earlier analysis: its keyword parser", "earlier analysis: this package's reader"
@@ -30,7 +31,6 @@ def looks_cut_off(text: str) -> bool:
 def read_reports(reports: pd.DataFrame) -> pd.DataFrame:
     """The reports with this package's reading beside the earlier parser's: ``label``, ``evidence``,
     ``rule``, ``stop_reason`` (``max_new_tokens`` when cut off), ``outcome``, ``parser_outcome``."""
-    from cxr_lib.analysis.labels import read_report
 
     frame = reports.copy()
     cut = frame["text"].map(looks_cut_off)

@@ -30,6 +30,14 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from cxr_lib.analysis.evaluate import (
+    as_class,
+    linear_combination_ci,
+    mcnemar_exact,
+    paired_difference_ci,
+    proportion_ci,
+)
+from cxr_lib.data.predictions import read_predictions
 from cxr_lib.errors import ParameterError, PredictionsError
 
 #: Share of the CNN's validation errors the review must reach (fixed before any VLM result).
@@ -82,7 +90,6 @@ def choose_cutoff(validation_predictions: str | os.PathLike, threshold: float, c
     The file must be the validation split's (checked against its size and labels), so no test
     prediction or label can choose the cut-off; ``threshold`` must reproduce its ``pred`` column.
     """
-    from cxr_lib.data.predictions import read_predictions
 
     if not 0 < capture <= 1:
         raise ParameterError(f"error capture {capture!r} is out of range: choose a share in (0, 1]")
@@ -110,7 +117,6 @@ def review(predictions: pd.DataFrame, readings: pd.DataFrame, cutoff: ReviewCuto
     abstention leaves the CNN's call. Columns added: ``margin``, ``reviewed``, ``vlm`` (the reading,
     NaN where MedGemma did not read the case), ``final``, ``cnn_correct``, ``final_correct``.
     """
-    from cxr_lib.analysis.evaluate import as_class
 
     if uncertain_as not in (None, "pneumonia", "normal"):
         raise ParameterError(f"uncertain_as {uncertain_as!r}: expected None, 'pneumonia' or 'normal'")
@@ -137,7 +143,6 @@ def _require_readings(decisions: pd.DataFrame) -> None:
 
 def net_change(decisions: pd.DataFrame) -> dict[str, object]:
     """CNN alone against CNN + review on the cases of ``decisions`` (every reviewed case read)."""
-    from cxr_lib.analysis.evaluate import mcnemar_exact, paired_difference_ci, proportion_ci
 
     _require_readings(decisions)
     cnn, final = decisions["cnn_correct"].to_numpy(bool), decisions["final_correct"].to_numpy(bool)
@@ -165,7 +170,6 @@ def projected_net_change(errors: pd.DataFrame, correct_sample: pd.DataFrame, n_e
     """Net change on a whole split projected from enriched case sets: the correction rate measured on
     the CNN's errors (``errors``, decisions of :func:`review`) scaled to ``n_errors``, the new-error rate
     measured on a sample of its correct calls scaled to ``n_correct``; MOVER interval on the sum."""
-    from cxr_lib.analysis.evaluate import linear_combination_ci, proportion_ci
 
     _require_readings(errors)
     _require_readings(correct_sample)

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import pandas as pd
 
-from cxr_lib.progress import progress_bar
 from cxr_lib.analysis.conditions import condition_images
 from cxr_lib.analysis.labels import read_report
 from cxr_lib.analysis.records import Record, ResultCache, image_sha256, record_key, records_frame
@@ -31,6 +30,7 @@ from cxr_lib.models.prefix_reuse import generate_with_shared_prefix
 from cxr_lib.models.prompts import build_prompt, language_code
 from cxr_lib.models.upscale import CONDITIONS, check_method, load_super_resolver
 from cxr_lib.models.vlm import GenerationSettings
+from cxr_lib.progress import progress_bar
 
 if TYPE_CHECKING:  # pragma: no cover
     from cxr_lib.models.vlm import VLM

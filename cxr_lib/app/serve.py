@@ -44,7 +44,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from cxr_lib.app.ui import check_port
 from cxr_lib.errors import CxrError, ParameterError, ServerError
+from cxr_lib.models.provenance import STAND_IN_LABEL
+from cxr_lib.models.thoughts import THOUGHT_END, THOUGHT_START
+from cxr_lib.models.vlm import GenerationSettings, _threads, load_vlm
 
 if TYPE_CHECKING:  # pragma: no cover
     from cxr_lib.models.vlm import VLM, GenerationSettings
@@ -94,7 +98,6 @@ def _decode_image(url: Any) -> Any:
 
 def parse_request(body: Any, *, max_logprobs: int) -> ChatRequest:
     """Check a request body (OpenAI chat completions in the project's form) and read it."""
-    from cxr_lib.models.vlm import GenerationSettings
 
     if not isinstance(body, dict):
         raise RequestError(400, "the request body must be a JSON object")
@@ -146,7 +149,6 @@ def parse_request(body: Any, *, max_logprobs: int) -> ChatRequest:
 def raw_content(generation: Any) -> str:
     """The answer with its thought put back between MedGemma's markers, as an engine would send it
     (the client splits it again with :func:`cxr_lib.models.thoughts.split_text`)."""
-    from cxr_lib.models.thoughts import THOUGHT_END, THOUGHT_START
 
     if generation.thought_state == "closed":
         return f"{THOUGHT_START}thought\n{generation.thought}{THOUGHT_END}{generation.text}"
@@ -243,7 +245,6 @@ class Batcher:
         """The first token's log-softmax for each request: its argmax and top ``k`` (one forward pass)."""
         import torch
 
-        from cxr_lib.models.vlm import _threads
 
         vlm = self.vlm
         encoded = vlm.encode([j.request.image for j in batch], [j.request.prompt for j in batch])
@@ -281,12 +282,11 @@ def build_app(vlm: "VLM", *, served_name: str | None = None, max_batch: int = DE
     from fastapi.responses import JSONResponse, StreamingResponse
 
     try:  # a whole vocabulary of log-probabilities is ~15 MB of JSON: orjson (gradio's) writes it 15× faster
-        from fastapi.responses import ORJSONResponse as json_response  # noqa: N813
         import orjson  # noqa: F401
+        from fastapi.responses import ORJSONResponse as json_response  # noqa: N813
     except ImportError:  # pragma: no cover
         json_response = JSONResponse
 
-    from cxr_lib.models.provenance import STAND_IN_LABEL
 
     vlm.load()
     name = served_name or vlm.model_id
@@ -412,9 +412,6 @@ def serve(model: str | os.PathLike, *, host: str = "127.0.0.1", port: int = DEFA
     """Load ``model`` (hub id or folder) and serve it until interrupted (``cxr serve``)."""
     import uvicorn
 
-    from cxr_lib.models.provenance import STAND_IN_LABEL
-    from cxr_lib.app.ui import check_port
-    from cxr_lib.models.vlm import load_vlm
 
     if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1:
         raise ParameterError(f"max_batch must be an integer ≥ 1, got {max_batch!r}")
@@ -490,9 +487,9 @@ class LocalServer:
     def start(cls, command_for: Callable[[int], Sequence[str]], log_path: str | os.PathLike, *,
               env: dict[str, str] | None = None, timeout: float = 180.0, retries_left: int = 2) -> "LocalServer":
         """Start ``command_for(port)`` on a free port; return once ``/health`` answers (else stop it and raise)."""
-        import httpx
-
         import atexit
+
+        import httpx
 
         log_path = Path(log_path)
         log_path.parent.mkdir(parents=True, exist_ok=True)

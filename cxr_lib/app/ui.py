@@ -46,7 +46,15 @@ from cxr_lib.data.predictions import read_predictions
 from cxr_lib.errors import CxrError, ImageInputError, ParameterError, ServerError
 from cxr_lib.models.prompts import LANGUAGES, UI_PRESETS, build_prompt, clean_prompt, language_code
 from cxr_lib.models.provenance import STAND_IN_LABEL, is_stand_in
-from cxr_lib.models.upscale import DEFAULT_SWIN2SR, METHODS, SuperResolver, load_super_resolver, resize, upscale
+from cxr_lib.models.upscale import (
+    DEFAULT_SWIN2SR,
+    METHODS,
+    SuperResolver,
+    display_name,
+    load_super_resolver,
+    resize,
+    upscale,
+)
 from cxr_lib.models.vlm import VLM, GenerationSettings, load_vlm
 from cxr_lib.storage import atomic_write_json, atomic_write_text
 
@@ -119,6 +127,11 @@ class AppContext:
     def upscalers(self) -> tuple[str, ...]:
         """The upscalers offered (all of :data:`cxr_lib.models.upscale.METHODS`)."""
         return METHODS
+
+    def upscaler_choices(self) -> list[tuple[str, str]]:
+        """(shown name, upscaler) for the menu: a stand-in Swin2SR says so, real weights say so."""
+        swin2sr_stand_in = bool(self.sr_model) and is_stand_in(self.sr_model)
+        return [(display_name(method, stand_in=method == "swin2sr" and swin2sr_stand_in), method) for method in METHODS]
 
     def super_resolver(self) -> "SuperResolver":
         """The Swin2SR model, loaded on first use (the given one, else the default)."""
@@ -562,7 +575,7 @@ def build_app(
                                       elem_id="source")
                     index = gr.Number(value=ctx.galleries.get("reference", (0,))[0] if ctx.split is not None else None,
                                       precision=0, label="Test index", minimum=0, elem_id="index")
-                    upscaler = gr.Dropdown(list(ctx.upscalers), value="lanczos", label="Upscaler", elem_id="upscaler")
+                    upscaler = gr.Dropdown(ctx.upscaler_choices(), value="lanczos", label="Upscaler", elem_id="upscaler")
                 with gr.Row():
                     original = gr.Image(label="Original 28×28", type="numpy", interactive=False,
                                         height=224, elem_classes=["pixelated"], format="png")

@@ -10,7 +10,6 @@ allowed). A local file whose MD5 differs from the official one is accepted and r
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import zipfile
@@ -21,12 +20,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from cxr_lib.errors import (
-    DataError,
-    DataNotFoundError,
-    HRUnavailableError,
-    SplitError,
-)
+from cxr_lib.errors import DataError, DataNotFoundError, HRUnavailableError, SplitError
+from cxr_lib.storage import file_digest
 
 FLAG = "pneumoniamnist"
 SPLITS = ("train", "val", "test")
@@ -248,11 +243,7 @@ def _download(size: int) -> Path:
 
 @lru_cache(maxsize=8)
 def _md5(path: str, mtime: float) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_digest(path, "md5")
 
 
 def file_md5(path: Path) -> str:

@@ -14,6 +14,8 @@ import os
 from typing import Any
 
 from cxr_lib.errors import ParameterError
+from cxr_lib.models.endpoint import DEFAULT_CONCURRENCY, open_endpoint
+from cxr_lib.models.vlm import DEFAULT_MODEL, load_vlm
 
 
 def open_vlm(
@@ -33,11 +35,8 @@ def open_vlm(
     ``concurrency`` to the endpoint (requests in flight at once; not used in this process).
     """
     if endpoint is None or not str(endpoint).strip():
-        from cxr_lib.models.vlm import DEFAULT_MODEL, load_vlm
-
         return load_vlm(DEFAULT_MODEL if model is None else model, revision=revision, device=device,
                         load_in_4bit=load_in_4bit, lazy=lazy)
-    from cxr_lib.models.endpoint import DEFAULT_CONCURRENCY, open_endpoint
 
     if load_in_4bit:
         raise ParameterError("4-bit loading is the server's choice with an endpoint: drop load_in_4bit (--4bit)")

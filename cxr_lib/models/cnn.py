@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 
 from cxr_lib.data.artifacts import locate
-from cxr_lib.progress import progress_bar
 from cxr_lib.data.cases import stratified_sample
 from cxr_lib.data.datasets import Split, load_split
 from cxr_lib.data.predictions import predictions_frame
 from cxr_lib.errors import CheckpointError, ModelLoadError, ParameterError
+from cxr_lib.progress import progress_bar
 from cxr_lib.storage import atomic_write_bytes, atomic_write_json, ensure_writable_dir
 
 if TYPE_CHECKING:  # pragma: no cover

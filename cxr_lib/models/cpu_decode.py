@@ -23,6 +23,8 @@ import os
 import types
 from typing import Any
 
+from cxr_lib.errors import ParameterError
+
 #: Environment variable: ``openblas`` (default) routes one-row CPU float32 linears to OpenBLAS; ``torch`` keeps PyTorch's.
 ENV_SWITCH = "CXR_CPU_GEMV"
 _MARK = "_cxr_openblas_decode"
@@ -32,8 +34,6 @@ def wanted() -> bool:
     """Whether the OpenBLAS route is switched on (``$CXR_CPU_GEMV``, default ``openblas``)."""
     value = os.environ.get(ENV_SWITCH, "openblas").strip().lower()
     if value not in {"openblas", "torch"}:
-        from cxr_lib.errors import ParameterError
-
         raise ParameterError(f"{ENV_SWITCH}={value!r} is not a choice: use 'openblas' (default) or 'torch'")
     return value == "openblas"
 

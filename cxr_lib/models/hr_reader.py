@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from cxr_lib.data.artifacts import locate
-from cxr_lib.models.cnn import ModelSpec, Preset
 from cxr_lib.errors import CheckpointError, ParameterError
+from cxr_lib.models.cnn import ModelSpec, Preset, _timm_kwargs, model_probabilities
+from cxr_lib.storage import atomic_write_bytes, atomic_write_json, ensure_writable_dir
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -66,7 +67,6 @@ def build_model(spec: ModelSpec) -> "torch.nn.Module":
     """A timm network for one-channel 112×112 input and two classes, randomly initialised."""
     import timm
 
-    from cxr_lib.models.cnn import _timm_kwargs
 
     return timm.create_model(spec.model_name, pretrained=False, in_chans=spec.in_chans, num_classes=spec.num_classes,
                              **_timm_kwargs(spec.model_kwargs))
@@ -87,7 +87,6 @@ class Reader:
 
     def probabilities(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """P(pneumonia) for uint8 112×112 grayscale images."""
-        from cxr_lib.models.cnn import model_probabilities
 
         stack = np.stack([np.asarray(image) for image in images]) if len(images) else np.zeros((0, READER_SIZE, READER_SIZE), np.uint8)
         if stack.shape[1:] != (READER_SIZE, READER_SIZE):
@@ -117,7 +116,6 @@ def save_reader(model: "torch.nn.Module", spec: ModelSpec, record: dict[str, Any
     """Write ``model.safetensors`` (one metadata entry: the same bytes for the same weights) and the record."""
     from safetensors.torch import save
 
-    from cxr_lib.storage import atomic_write_bytes, atomic_write_json, ensure_writable_dir
 
     folder = ensure_writable_dir(folder)
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}

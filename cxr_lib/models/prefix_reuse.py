@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
 from cxr_lib.errors import GenerationError
+from cxr_lib.models.vlm import Generation, finish_generation
 
 if TYPE_CHECKING:  # pragma: no cover
     from cxr_lib.models.vlm import VLM, Generation, GenerationSettings
@@ -97,7 +98,6 @@ def generate_with_shared_prefix(
     """
     import torch
 
-    from cxr_lib.models.vlm import Generation, finish_generation
 
     if not prompts:
         return PrefixReuseResult([], 0, [], 0.0)

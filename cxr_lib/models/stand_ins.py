@@ -260,8 +260,13 @@ def _build_gemma3(folder: Path, tokenizer_dir: Path, image_size: int, seed: int)
     """The ``gemma3`` variant: real tokenizer, config values, generation config and file layout; returns
     where the tokenizer came from."""
     import torch
-    from transformers import (Gemma3Config, Gemma3ForConditionalGeneration, Gemma3TextConfig, GenerationConfig,
-                              SiglipVisionConfig)
+    from transformers import (
+        Gemma3Config,
+        Gemma3ForConditionalGeneration,
+        Gemma3TextConfig,
+        GenerationConfig,
+        SiglipVisionConfig,
+    )
 
     if image_size % 32:
         raise ParameterError(f"image_size {image_size} is not a multiple of 32: the 256 image tokens need 32×32 patches pooled 2×2")
@@ -306,8 +311,15 @@ def _build_gemma3(folder: Path, tokenizer_dir: Path, image_size: int, seed: int)
 def _build_word_level(folder: Path, image_size: int, seed: int) -> None:
     """The ``word-level`` variant: a few hundred words, made-up ids, 16 image tokens."""
     import torch
-    from transformers import (Gemma3Config, Gemma3ForConditionalGeneration, Gemma3ImageProcessor,
-                              Gemma3Processor, Gemma3TextConfig, GenerationConfig, SiglipVisionConfig)
+    from transformers import (
+        Gemma3Config,
+        Gemma3ForConditionalGeneration,
+        Gemma3ImageProcessor,
+        Gemma3Processor,
+        Gemma3TextConfig,
+        GenerationConfig,
+        SiglipVisionConfig,
+    )
 
     tokenizer = _medgemma_tokenizer()
     ids = {tok: tokenizer.convert_tokens_to_ids(tok) for tok in _GEMMA_SPECIAL}

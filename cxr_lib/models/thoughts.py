@@ -35,6 +35,26 @@ THOUGHT_STATES = ("none", "closed", "unclosed")
 #: The reading rule of an output that never leaves its thought.
 THOUGHT_ONLY_RULE = "thought-only"
 
+
+class EndOfOutput:
+    """How an output ended, from its ``stop_reason``, ``thought_state`` and answer ``text`` (a mixin
+    for the generation and the record that keeps it)."""
+
+    stop_reason: str
+    thought_state: str
+    text: str
+
+    @property
+    def cut_off(self) -> bool:
+        """Whether the output hit ``max_new_tokens`` instead of ending on its own."""
+        return self.stop_reason == "max_new_tokens"
+
+    @property
+    def thought_only(self) -> bool:
+        """Whether the output never left its thought (no answer): read as uncertain, rule ``thought-only``."""
+        return self.thought_state != "none" and not self.text.strip()
+
+
 _LABEL = re.compile(r"^\s*thought\b[ \t]*\n?", re.IGNORECASE)
 
 

@@ -34,11 +34,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from cxr_lib.progress import progress_bar
 from cxr_lib.data.artifacts import locate
 from cxr_lib.data.images import as_channels, check_image, to_gray, to_pil
 from cxr_lib.errors import ModelLoadError, UpscaleError
-from cxr_lib.models import realesrgan
+from cxr_lib.models import hub, realesrgan
+from cxr_lib.models.provenance import STAND_IN_LABEL, is_stand_in
+from cxr_lib.progress import progress_bar
+from cxr_lib.storage import atomic_write_bytes
 
 #: The real super-resolution model (×4, trained on classical bicubic degradation).
 DEFAULT_SWIN2SR = "caidas/swin2SR-classical-sr-x4-64"
@@ -151,7 +153,6 @@ class SuperResolver:
     @property
     def label(self) -> str:
         """A short name for titles and tables; stand-ins say so."""
-        from cxr_lib.models.provenance import STAND_IN_LABEL
 
         return f"{self.model_id} [{STAND_IN_LABEL}]" if self.is_stand_in else self.model_id
 
@@ -209,7 +210,6 @@ def load_super_resolver(model: str = DEFAULT_SWIN2SR, device: str | None = None,
     import torch
     from transformers import AutoConfig, Swin2SRForImageSuperResolution, Swin2SRImageProcessor
 
-    from cxr_lib.models.provenance import is_stand_in
 
     if method not in SWIN2SR_METHODS:
         raise UpscaleError(f"{method!r} is not a Swin2SR upscaler: expected one of {', '.join(SWIN2SR_METHODS)}")
@@ -222,10 +222,8 @@ def load_super_resolver(model: str = DEFAULT_SWIN2SR, device: str | None = None,
     elif _looks_like_path(model):
         raise UpscaleError(f"model folder {model} does not exist: pass a Swin2SR model folder or a hub id such as {DEFAULT_SWIN2SR}")
     else:
-        from cxr_lib.models.hub import require_cached_or_reachable
-
         source = model
-        require_cached_or_reachable(model, revision)
+        hub.require_cached_or_reachable(model, revision)
     try:
         config = AutoConfig.from_pretrained(source, revision=revision)
     except (OSError, ValueError) as exc:
@@ -393,7 +391,6 @@ def save_image(image: np.ndarray, path: str | os.PathLike, text: dict[str, str] 
 
     from PIL import Image, PngImagePlugin
 
-    from cxr_lib.storage import atomic_write_bytes
 
     path = Path(path)
     fmt = Image.registered_extensions().get(path.suffix.lower())

@@ -57,7 +57,7 @@ from cxr_lib.models import cpu_decode
 from cxr_lib.models.hub import require_cached_or_reachable, unreachable_message
 from cxr_lib.models.prompts import SCORE_QUESTION, build_messages
 from cxr_lib.models.provenance import is_stand_in
-from cxr_lib.models.thoughts import decode_split, marker_ids
+from cxr_lib.models.thoughts import EndOfOutput, decode_split, marker_ids
 
 DEFAULT_MODEL = "google/medgemma-1.5-4b-it"
 #: Answer spellings scored as "yes" (pneumonia) and "no" (normal).
@@ -127,7 +127,7 @@ class GenerationSettings:
 
 
 @dataclass
-class Generation:
+class Generation(EndOfOutput):
     """One generated report: its text (the answer), why it stopped, token counts, time, and any thought."""
 
     text: str
@@ -137,16 +137,6 @@ class Generation:
     seconds: float
     thought: str = ""  # the thought's text, without its markers and its leading "thought" label
     thought_state: str = "none"  # "none" | "closed" | "unclosed" (cxr_lib.models.thoughts.THOUGHT_STATES)
-
-    @property
-    def cut_off(self) -> bool:
-        """Whether the report hit the token budget instead of ending on its own."""
-        return self.stop_reason == "max_new_tokens"
-
-    @property
-    def thought_only(self) -> bool:
-        """Whether the output is a thought with no answer (e.g. cut off inside the thought)."""
-        return self.thought_state != "none" and not self.text.strip()
 
 
 @dataclass(frozen=True)

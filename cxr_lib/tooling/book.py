@@ -21,13 +21,17 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from cxr_lib.data.artifacts import ARTIFACTS_DIR
+from cxr_lib.data.datasets import data_dirs
 from cxr_lib.errors import CxrError, ParameterError
+from cxr_lib.models.endpoint import open_endpoint
 from cxr_lib.models.hub import check_model_config as check_hub_model
+from cxr_lib.models.stand_ins import build_stand_ins, stand_ins_current
 from cxr_lib.storage import atomic_write_text, ensure_writable_dir
 
 NOTEBOOKS = ("01_baseline", "02_super_resolution", "03_prompting")
@@ -197,7 +201,6 @@ def preflight(profile: Profile, substitutions: dict[str, str]) -> None:
         if not Path(model).is_dir():
             check_hub_model(model)
     for url, model in sorted(endpoints):  # the server answers, with this model, and reads images
-        from cxr_lib.models.endpoint import open_endpoint
 
         open_endpoint(url, model or None).close()
 
@@ -213,7 +216,6 @@ def execution_key(source: Path, parameters: dict[str, Any]) -> str:
     import json
     import os
 
-    from cxr_lib.data.datasets import data_dirs
 
     package = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
@@ -254,6 +256,25 @@ def stamp(target: Path, key: str, paths: dict[str, str] | None = None) -> None:
     atomic_write_text(target, nbformat.writes(notebook))
 
 
+#: Warnings a kernel without ipywidgets prints when a library imports ``tqdm.auto``: they name the
+#: local install path, and an executed notebook would publish it. Nothing else is silenced.
+KERNEL_WARNINGS_IGNORED = ("ignore:IProgress not found",)
+
+
+@contextmanager
+def kernel_environment() -> Iterator[None]:
+    """The environment the notebook kernels start in: this one, with :data:`KERNEL_WARNINGS_IGNORED`."""
+    before = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [before, *KERNEL_WARNINGS_IGNORED]))
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONWARNINGS", None)
+        else:
+            os.environ["PYTHONWARNINGS"] = before
+
+
 def execute_notebooks(project: BookProject, profile: Profile, results: str | os.PathLike,
                       notebooks: Sequence[str] = NOTEBOOKS, force: bool = False) -> list[Path]:
     """Run each notebook with papermill into ``book/executed`` of ``project``; return the executed paths.
@@ -269,8 +290,6 @@ def execute_notebooks(project: BookProject, profile: Profile, results: str | os.
     substitutions = {"results": project.relative(results), "stand_ins": project.relative(results / "stand_ins")}
     preflight(profile, substitutions)
     if profile.stand_ins:
-        from cxr_lib.models.stand_ins import build_stand_ins, stand_ins_current
-
         folder = results / "stand_ins"
         if force or not stand_ins_current(folder):  # missing, older, or not the tokenizer available now
             build_stand_ins(folder)
@@ -293,10 +312,11 @@ def execute_notebooks(project: BookProject, profile: Profile, results: str | os.
         started = time.perf_counter()
         print(f"running {notebook} ({profile.name} profile) ...", flush=True)
         try:
-            papermill.execute_notebook(
-                str(source), str(target), parameters=parameters, kernel_name="python3",
-                cwd=str(project.root), progress_bar=False, report_mode=False,
-            )
+            with kernel_environment():
+                papermill.execute_notebook(
+                    str(source), str(target), parameters=parameters, kernel_name="python3",
+                    cwd=str(project.root), progress_bar=False, report_mode=False,
+                )
         except papermill.PapermillExecutionError as exc:
             raise CxrError(
                 f"notebook {notebook} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue.splitlines()[0] if exc.evalue else ''} "

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from cxr_lib.data.cases import stratified_sample
 from cxr_lib.errors import ParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -26,8 +27,6 @@ def limit_pairs(pairs: "HRPairs", limit: int | None, seed: int, stratified: bool
     if limit < 1:
         raise ParameterError(f"a limit of {limit} pairs is not positive: give 1 or more")
     if stratified:
-        from cxr_lib.data.cases import stratified_sample
-
         return pairs.subset(list(stratified_sample(pairs.labels, int(limit), seed).indices))
     rows = np.sort(np.random.default_rng(seed).choice(len(pairs), size=int(limit), replace=False))
     return pairs.subset(rows)

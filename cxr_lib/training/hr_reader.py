@@ -15,9 +15,18 @@ import time
 from dataclasses import asdict, dataclass
 
 from cxr_lib.analysis.cnn_eval import evaluate_predictions, headline
+from cxr_lib.data.datasets import HR_PAIRS_FILE, check_no_test_overlap, file_md5, load_hr_pairs
 from cxr_lib.errors import ParameterError
-from cxr_lib.models.cnn import ModelSpec
-from cxr_lib.models.hr_reader import RECORD_FILE, RECORD_FORMAT, WEIGHTS_FILE, Reader, build_model, get_preset, save_reader
+from cxr_lib.models.cnn import THRESHOLD_RULE, ModelSpec, _fit, choose_threshold, class_weights, model_probabilities
+from cxr_lib.models.hr_reader import (
+    RECORD_FILE,
+    RECORD_FORMAT,
+    WEIGHTS_FILE,
+    Reader,
+    build_model,
+    get_preset,
+    save_reader,
+)
 from cxr_lib.storage import ensure_writable_dir
 from cxr_lib.training.common import limit_pairs, versions
 
@@ -60,8 +69,6 @@ def train_reader(
     """
     import torch
 
-    from cxr_lib.models.cnn import THRESHOLD_RULE, _fit, choose_threshold, class_weights, model_probabilities
-    from cxr_lib.data.datasets import HR_PAIRS_FILE, check_no_test_overlap, file_md5, load_hr_pairs
 
     config = get_preset(preset)
     epochs = config.epochs if epochs is None else int(epochs)

@@ -30,8 +30,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cxr_lib.progress import progress_bar
+from cxr_lib.analysis.fidelity import psnr, ssim
+from cxr_lib.data.datasets import HR_PAIRS_FILE, check_no_test_overlap, file_md5, load_hr_pairs
+from cxr_lib.data.images import as_channels
 from cxr_lib.errors import ModelLoadError, ParameterError
+from cxr_lib.models.stand_ins import SWIN2SR_PREPROCESSOR
+from cxr_lib.models.upscale import SuperResolver, upscale_batch
+from cxr_lib.progress import progress_bar
+from cxr_lib.storage import atomic_write_json, ensure_writable_dir
 from cxr_lib.training.common import limit_pairs, versions
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -103,7 +109,6 @@ def image_processor() -> Any:
     """The generic Swin2SR's image processor (rescale to [0, 1], mirror-pad to the next multiple of 8)."""
     from transformers import Swin2SRImageProcessor
 
-    from cxr_lib.models.stand_ins import SWIN2SR_PREPROCESSOR
 
     settings = {k: v for k, v in SWIN2SR_PREPROCESSOR.items() if k != "image_processor_type"}
     return Swin2SRImageProcessor(**settings)
@@ -111,7 +116,6 @@ def image_processor() -> Any:
 
 def model_inputs(low: np.ndarray, processor: Any) -> "torch.Tensor":
     """uint8 ``(N, 28, 28)`` images → the processor's ``pixel_values`` (three equal channels, padded)."""
-    from cxr_lib.data.images import as_channels
 
     return processor(images=[as_channels(image, rgb=True) for image in low], return_tensors="pt")["pixel_values"]
 
@@ -138,14 +142,12 @@ def dihedral(low: np.ndarray, high: np.ndarray, rng: np.random.Generator) -> tup
 
 def resolver_for(model: "torch.nn.Module", processor: Any, model_id: str = "swin2sr-cxr (training)") -> "SuperResolver":
     """A model being trained, wrapped as the upscaler wraps any loaded Swin2SR."""
-    from cxr_lib.models.upscale import SuperResolver
 
     return SuperResolver(model.eval(), processor, model_id, None, "cpu", False, method="swin2sr-cxr")
 
 
 def score_pairs(resolver: "SuperResolver", pairs: "HRPairs", batch_size: int = 64) -> dict[str, float]:
     """Mean PSNR and SSIM of the upscaler's 112×112 output against the real originals."""
-    from cxr_lib.analysis.fidelity import psnr, ssim
 
     outputs = resolver.super_resolve(list(pairs.low), batch_size=batch_size)
     return {"psnr": float(np.mean([psnr(o, h) for o, h in zip(outputs, pairs.high)])),
@@ -154,8 +156,6 @@ def score_pairs(resolver: "SuperResolver", pairs: "HRPairs", batch_size: int = 6
 
 def interpolation_scores(pairs: "HRPairs", methods: tuple[str, ...] = ("bicubic", "lanczos")) -> dict[str, dict[str, float]]:
     """The same scores for PIL interpolations (what the trained model has to beat)."""
-    from cxr_lib.analysis.fidelity import psnr, ssim
-    from cxr_lib.models.upscale import upscale_batch
 
     scores = {}
     for method in methods:
@@ -225,8 +225,6 @@ def train_super_resolver(
     """
     import torch
 
-    from cxr_lib.data.datasets import HR_PAIRS_FILE, check_no_test_overlap, file_md5, load_hr_pairs
-    from cxr_lib.storage import ensure_writable_dir
 
     config = get_preset(preset)
     epochs = config.epochs if epochs is None else int(epochs)
@@ -332,8 +330,6 @@ def train_super_resolver(
 
 def save_super_resolver(model: "torch.nn.Module", processor: Any, record: dict[str, Any], folder: str | os.PathLike) -> Path:
     """Write an ordinary Swin2SR folder (safetensors weights, config, processor) and the record."""
-    from cxr_lib.models.stand_ins import SWIN2SR_PREPROCESSOR
-    from cxr_lib.storage import atomic_write_json
 
     folder = Path(folder)
     model.save_pretrained(folder, safe_serialization=True)

@@ -40,8 +40,13 @@ def build_bench_vlm(cfg: BenchConfig, device: str, workdir: Path) -> tuple[VLM, 
     bfloat16 on CUDA; on the CPU with the OpenBLAS decode route installed, as :func:`cxr_lib.models.vlm.load_vlm` does.
     """
     import torch
-    from transformers import (AutoProcessor, Gemma3ForConditionalGeneration, Gemma3ImageProcessor, Gemma3Processor,
-                              GenerationConfig)
+    from transformers import (
+        AutoProcessor,
+        Gemma3ForConditionalGeneration,
+        Gemma3ImageProcessor,
+        Gemma3Processor,
+        GenerationConfig,
+    )
     try:
         from transformers.initialization import no_init_weights
     except ImportError:  # transformers < 5

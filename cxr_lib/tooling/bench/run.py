@@ -18,8 +18,16 @@ from cxr_lib.tooling.bench.kernels import memory_bandwidth, with_bound
 from cxr_lib.tooling.bench.measure import environment, load_average, release_memory, timed
 from cxr_lib.tooling.bench.model import build_bench_vlm
 from cxr_lib.tooling.bench.report import check_thresholds
-from cxr_lib.tooling.bench.workloads import (bench_batching, bench_cache, bench_decode_float_only, bench_decode_int8,
-                                             bench_endpoint, bench_prompts, bench_scoring, bench_swin2sr)
+from cxr_lib.tooling.bench.workloads import (
+    bench_batching,
+    bench_cache,
+    bench_decode_float_only,
+    bench_decode_int8,
+    bench_endpoint,
+    bench_prompts,
+    bench_scoring,
+    bench_swin2sr,
+)
 
 SCHEMA_VERSION = 1
 WORKLOADS = ("bandwidth", "build", "prompts", "batching", "scoring", "decode", "swin2sr", "cache", "endpoint")

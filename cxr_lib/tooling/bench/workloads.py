@@ -8,12 +8,12 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from cxr_lib.models.prompts import build_prompt
 from cxr_lib.analysis.runner import run_reports
 from cxr_lib.app.serve import LocalServer, cxr_serve_command, transformers_serve_available, transformers_serve_command
 from cxr_lib.models import cpu_decode
 from cxr_lib.models.endpoint import open_endpoint
 from cxr_lib.models.prefix_reuse import generate_with_shared_prefix
+from cxr_lib.models.prompts import build_prompt
 from cxr_lib.models.stand_ins import build_medgemma_stand_in, stand_in_info
 from cxr_lib.models.upscale import SuperResolver
 from cxr_lib.models.vlm import VLM, GenerationSettings, load_vlm
