@@ -1,1 +1,1 @@
-"""Analysis: prompts, reading labels from reports, records and runs, evaluation, fidelity, figures."""
+"""Analysis: reading labels from reports, records and runs, evaluation, fidelity, the reader's comparisons, figures."""

@@ -1,1 +1,1 @@
-"""Models: the VLM and its backends, stand-ins, upscalers, the CNN and the high-resolution reader."""
+"""Models: the VLM (prompts, thoughts, backends, stand-ins), the upscalers, the CNN and the high-resolution reader."""
