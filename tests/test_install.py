@@ -1,4 +1,5 @@
-"""The package installed as a user installs it (a wheel, outside any checkout) runs a notebook.
+"""The package installed as a user installs it — a wheel, in a fresh virtual environment outside any
+checkout — runs a notebook.
 
 A Colab user has only what the wheel holds: the committed CNN predictions must come with it and be
 found from any working folder.
@@ -10,7 +11,7 @@ import json
 import os
 import subprocess
 import sys
-import zipfile
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -27,43 +28,59 @@ def run(command: list[str], cwd: Path, env: dict[str, str], timeout: int = 900) 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
-    """(project copy, folder the wheel was installed into, environment that uses it)."""
+    """(project copy, a fresh virtual environment outside it with the wheel installed, its environment).
+
+    The wheel is built from a copy of the project and installed with ``--no-deps`` into a new virtual
+    environment; the dependencies, which cannot be downloaded here, come from this environment's
+    site-packages through a ``.pth`` file (its editable ``cxr_lib`` is not activated that way).
+    """
     base = tmp_path_factory.mktemp("install")
     project = copy_project(base / "project")
-    wheels, site = base / "wheels", base / "site"
-    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    wheels, env_dir = base / "wheels", base / "env"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(project)],
         cwd=base, env=env)
     (wheel,) = wheels.glob("cxr_lib-*.whl")
-    run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)], cwd=base, env=env)
-    user_env = {**env, "PYTHONPATH": str(site), "HF_TOKEN": FAKE_TOKEN}
-    return project, site, user_env
+    run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], cwd=base, env=env)
+    python = env_dir / "bin" / "python"
+    env_site = Path(run([str(python), "-c", "import site; print(site.getsitepackages()[0])"], cwd=base, env=env).stdout.strip())
+    (env_site / "project_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(wheel)], cwd=base, env=env)
+    run([str(python), "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3"], cwd=base, env=env)
+    return project, env_dir, env | {"HF_TOKEN": FAKE_TOKEN}
+
+
+def installed_package(env_dir: Path) -> Path:
+    (package,) = env_dir.glob("lib/python*/site-packages/cxr_lib")
+    return package
 
 
 def test_the_wheel_holds_the_committed_artifacts(installed: tuple[Path, Path, dict[str, str]]) -> None:
-    project, site, env = installed
+    project, env_dir, env = installed
+    site = installed_package(env_dir).parent
     names = {p.relative_to(site).as_posix() for p in (site / "cxr_lib" / "artifacts").rglob("*") if p.is_file()}
     expected = {p.relative_to(project).as_posix() for p in (project / "cxr_lib" / "artifacts").rglob("*") if p.is_file()}
     assert expected and names == expected
 
 
 def test_the_installed_package_is_the_one_imported(installed: tuple[Path, Path, dict[str, str]], tmp_path: Path) -> None:
-    _, site, env = installed
+    _, env_dir, env = installed
     code = "import cxr_lib.data.artifacts as a; print(a.locate('artifacts/baseline/predictions_test.csv'))"
-    path = Path(run([sys.executable, "-c", code], cwd=tmp_path, env=env).stdout.strip())
-    assert path.is_file() and site in path.parents
+    path = Path(run([str(env_dir / "bin" / "python"), "-c", code], cwd=tmp_path, env=env).stdout.strip())
+    assert path.is_file() and installed_package(env_dir) in path.parents
 
 
 def test_notebook_1_runs_from_another_folder(installed: tuple[Path, Path, dict[str, str]], tmp_path: Path,
                                              data_dir: Path) -> None:
-    project, site, env = installed
-    run([sys.executable, "-m", "cxr_lib", "stand-ins", str(tmp_path / "stand_ins")], cwd=tmp_path, env=env)
+    project, env_dir, env = installed
+    python = str(env_dir / "bin" / "python")
+    run([python, "-m", "cxr_lib", "stand-ins", str(tmp_path / "stand_ins")], cwd=tmp_path, env=env)
     executed = tmp_path / "01_baseline.ipynb"
     parameters = {"vlm_model": str(tmp_path / "stand_ins" / "medgemma"), "results_dir": str(tmp_path / "results"),
                   "device": "cpu", "case_sets": ["reference"], "correct_sample_size": 4, "max_new_tokens": 8,
                   "score": False}
     (tmp_path / "parameters.json").write_text(json.dumps(parameters))  # JSON is YAML
-    run([sys.executable, "-m", "papermill", str(project / "notebooks" / "01_baseline.ipynb"), str(executed),
+    run([python, "-m", "papermill", str(project / "notebooks" / "01_baseline.ipynb"), str(executed),
          "-f", "parameters.json", "--kernel", "python3", "--no-progress-bar"], cwd=tmp_path, env=env)
     cells = json.loads(executed.read_text())["cells"]
     shown = "".join(json.dumps(cell.get("outputs", [])) for cell in cells)
