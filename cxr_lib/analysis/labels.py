@@ -46,7 +46,8 @@ that end a cue's scope, normal statements, section headings, final-answer tokens
    *impression* tier; the rest is the *finding* tier. The impression tier decides when it says
    anything firm or hedged; within a tier the last such statement wins (a later hedge amends an
    earlier normal statement and vice versa), except that a hedge never takes back an earlier
-   affirmed pneumonia. Only weak votes → partial normals give normal, non-specific findings give
+   affirmed pneumonia — unless it opens by pointing back at it ("Consolidation at the right base.
+   **This may represent** atelectasis or pneumonia."). Only weak votes → partial normals give normal, non-specific findings give
    uncertain. Nothing at all → uncertain (``no-statement``).
 
 Known limits: a cue's scope runs to the end of its clause, and over commas only when the words form
@@ -74,9 +75,9 @@ from dataclasses import dataclass
 
 from cxr_lib.analysis.labels_final import final_answer
 from cxr_lib.analysis.labels_lexicon import Lexicon, current
-from cxr_lib.analysis.labels_markup import clean_line, evidence_span, highlight, plain_lines, plain_text
-from cxr_lib.analysis.labels_scope import classify, names_finding
-from cxr_lib.analysis.labels_units import units
+from cxr_lib.analysis.labels_markup import LABEL, clean_line, evidence_span, highlight, plain_lines, plain_text
+from cxr_lib.analysis.labels_scope import HEDGES, classify, find_triggers, names_finding
+from cxr_lib.analysis.labels_units import looks_like_label, units
 from cxr_lib.models.thoughts import THOUGHT_END, THOUGHT_ONLY_RULE, THOUGHT_START, split_text
 
 __all__ = ["LABELS", "RULES", "Reading", "evidence_span", "highlight", "plain_lines", "plain_text", "read_report"]
@@ -109,27 +110,67 @@ class _Vote:
     evidence: str
     tier: str
     answer: bool = False
+    amends: bool = False  # a hedge about what the sentence before it found ("This may represent pneumonia.")
 
     @property
     def weak(self) -> bool:
         return self.kind in ("partial-normal", "nonspecific")
 
 
-def _answer_vote(label: str, value: str, lex: Lexicon) -> str | None:
-    """The label a short answer ("No.", "Present") gives to a label or question naming a finding."""
-    match = lex.answer.match(value)
-    if not match or not names_finding(label, lex):
+def _answer_vote(label: str, value: str, lex: Lexicon, *, short_negation: bool = True) -> str | None:
+    """The label a short answer gives to a label or question naming a finding, or None.
+
+    An answer is a yes/no word of any language ("No.", "Present", "nein", "未见"), or — when the
+    answer names no finding of its own — a cue that would act on the finding from after it ("not
+    seen", "nicht nachweisbar", "غير موجود", "cannot be excluded", "likely"). With ``short_negation``,
+    a negation that needs an object counts too when the answer is at most four words ("no evidence",
+    "there is none", "لا يوجد").
+    """
+    if not names_finding(label, lex):
         return None
-    answer = match.group("ans")
-    following = value[len(answer):].lstrip()
-    if lex.interjection.fullmatch(answer) and following and following[0].isalnum():
-        return None  # "No effusion, but …" is a sentence, not the answer "No."
-    for result, words in lex.answer_values.items():
-        if words.fullmatch(answer):
-            if result == "pneumonia" and not lex.strong.search(label):
-                return "uncertain"  # "Opacity: present" is non-specific
-            return result
+    strong = bool(lex.strong.search(label))
+    match = lex.answer.match(value)
+    if match:
+        answer = match.group("ans")
+        following = value[len(answer):].lstrip()
+        if not (lex.interjection.fullmatch(answer) and following and following[0].isalnum()):
+            for result, words in lex.answer_values.items():
+                if words.fullmatch(answer):
+                    return "uncertain" if result == "pneumonia" and not strong else result  # "Opacity: present"
+    if names_finding(value, lex):
+        return None  # "No effusion, but consolidation" is a sentence of its own
+    clause = value[: next((s for s, _ in find_triggers(value, lex)["term"] if s > 0), len(value))]
+    trig = find_triggers(clause, lex)
+    if trig["request"]:
+        return None
+    negations = ["neg_both", "neg_post"] + (["neg_pre"] if short_negation and len(clause.split()) <= 4 else [])
+    if any(trig[name] for name in HEDGES):
+        return "uncertain"
+    if any(trig[name] for name in negations):
+        return "normal"
+    if trig["positive_rel"]:
+        return "pneumonia" if strong else "uncertain"
     return None
+
+
+def _inner_answer(sentence: str, lex: Lexicon) -> str | None:
+    """The answer of a "Finding: answer" pair inside a sentence ("Impression: Pneumonia: not seen.")."""
+    inner = LABEL.match(sentence)
+    if not inner or not inner.group("value").strip() or not looks_like_label(inner.group("label"), lex):
+        return None
+    return _answer_vote(inner.group("label").strip(), inner.group("value").strip(), lex)
+
+
+def _is_question(sentence: str, lex: Lexicon) -> bool:
+    """A question ("Are there pneumonia opacities?", "¿Hay neumonía?", "是否有肺炎？")."""
+    opened = sentence.lstrip(lex.opening_marks + " ")
+    return bool(lex.question_end.search(sentence) and lex.interrogative.match(opened))
+
+
+def _is_label_question(sentence: str, lex: Lexicon) -> bool:
+    """A finding's name asked as a question ("Pneumonia?"), which the next sentence may answer."""
+    bare = lex.question_end.sub("", sentence).strip()
+    return bool(lex.question_end.search(sentence) and bare and names_finding(bare, lex) and looks_like_label(bare, lex))
 
 
 def _skip(sentence: str, lex: Lexicon) -> bool:
@@ -137,43 +178,53 @@ def _skip(sentence: str, lex: Lexicon) -> bool:
         lex.prompt_echo.match(sentence)
         or lex.meta.search(sentence)
         or lex.recommendation.match(sentence)
-        or (sentence.rstrip().endswith("?") and lex.interrogative.match(sentence))
     )
+
+
+_KINDS = {"pneumonia": "positive", "normal": "negated", "uncertain": "hedged"}
 
 
 def _votes(raw_lines: list[str], lines: list[str], lex: Lexicon) -> list[_Vote]:
     votes: list[_Vote] = []
     pending_question = ""  # a heading or question naming a finding, awaiting "Yes." / "No."
+    deferred: _Vote | None = None  # the vote of a question such as "Pneumonia?" unless the next sentence answers it
     for unit in units(raw_lines, lines, lex):
+        asked, pending_question = pending_question, ""
+        answered, answers_question = None, False
+        if unit.text and unit.section.kind != "ignore":
+            sentence, tier = unit.text, unit.tier
+            evidence = unit.line if unit.label else sentence
+            if unit.label:
+                answered = _answer_vote(unit.label, sentence, lex)
+            elif asked:
+                answered = _answer_vote(asked, sentence, lex, short_negation=False)
+                answers_question = answered is not None
+            if answered is None:
+                answered, evidence = _inner_answer(sentence, lex), unit.evidence or sentence
+        if deferred is not None and not answers_question:
+            votes.append(deferred)  # "Pneumonia?" that nothing answered is read as it stands
+        deferred = None
         if not unit.text:  # a heading line
             pending_question = unit.label if names_finding(unit.label, lex) else ""
+        if not unit.text or unit.section.kind == "ignore":
             continue
-        if unit.section.kind == "ignore":
-            pending_question = ""
+        if answered is not None:
+            votes.append(_Vote(answered, _KINDS[answered], evidence, tier, answer=True))
             continue
-        sentence = unit.text
-        tier = unit.tier
-        question = unit.label or pending_question
-        answered = _answer_vote(question, sentence, lex) if question else None
-        if answered:
-            evidence = unit.line if unit.label else sentence
-            kind = {"pneumonia": "positive", "normal": "negated", "uncertain": "hedged"}[answered]
-            votes.append(_Vote(answered, kind, evidence, tier, answer=True))
-            pending_question = ""
-            continue
-        pending_question = ""
-        if sentence.rstrip().endswith("?") and lex.interrogative.match(sentence):
-            if names_finding(sentence, lex):
-                pending_question = sentence
+        if _is_question(sentence, lex):
+            pending_question = sentence if names_finding(sentence, lex) else ""
             continue
         if _skip(sentence, lex):
             continue
         body = lex.interjection_prefix.sub(lambda m: " " * len(m.group()), sentence)
         subject = "conclusion" if tier == "impression" else unit.section.subject
         verdict = classify(body, subject, unit.section.kind == "differential", lex)
-        if verdict:
-            votes.append(_Vote(verdict[0], verdict[1], unit.evidence or sentence, tier))
-    return votes
+        if verdict and _is_label_question(sentence, lex):
+            pending_question, deferred = sentence, _Vote(verdict[0], verdict[1], unit.evidence or sentence, tier)
+        elif verdict:
+            amends = verdict[1] == "hedged" and bool(lex.relative.match(sentence))
+            votes.append(_Vote(verdict[0], verdict[1], unit.evidence or sentence, tier, amends=amends))
+    return votes + ([deferred] if deferred is not None else [])
 
 
 def _rule(vote: _Vote) -> str:
@@ -189,8 +240,8 @@ def _decide_tier(votes: list[_Vote]) -> _Vote | None:
     for vote in votes:
         if vote.weak:
             continue
-        if vote.kind == "hedged" and decided is not None and decided.label == "pneumonia":
-            continue  # a hedge does not take back an affirmed pneumonia
+        if vote.kind == "hedged" and decided is not None and decided.label == "pneumonia" and not vote.amends:
+            continue  # a hedge does not take back an affirmed pneumonia, unless it says what that finding means
         decided = vote
     return decided
 

@@ -1,9 +1,9 @@
 """The label reader's patterns, compiled from every registered language's vocabulary.
 
-A report's language is not known in advance (a French report may end with an English final-answer
-line), so each pattern joins the phrases of all registered languages (:mod:`cxr_lib.languages`).
-:func:`current` compiles them once and again only after the registry changes. Phrases of languages
-written with spaces get word boundaries; the others (Chinese) do not.
+A report's language is not known in advance (a report in one language may end with a final-answer
+line in another), so each pattern joins the phrases of all registered languages
+(:mod:`cxr_lib.languages`). :func:`current` compiles them once and again only after the registry
+changes. Phrases of languages written with spaces get word boundaries; the others' do not.
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ Pattern = re.Pattern[str]
 
 def _alternation(phrases: Iterable[str]) -> str:
     return "|".join(phrases)
+
+
+#: The end of a spaced phrase: a word boundary, or an elided article or preposition ("d'", "l'").
+_END = r"(?:(?<=['’])|(?!\w))"
 
 
 def _set(chars: str) -> str:
@@ -42,7 +46,8 @@ class Lexicon:
     neg_both: Pattern
     neg_post: Pattern
     hedge_post: Pattern
-    hedge_clause: Pattern
+    relative: Pattern
+    interpretation: Pattern
     termination: Pattern
     comma: Pattern
     list_conjunction: Pattern
@@ -104,7 +109,7 @@ class _Builder:
         """Regex source: the fields' phrases, with word boundaries where words are spaced."""
         spaced = [p for name in names for p in self.phrases(name, True)]
         unspaced = [p for name in names for p in self.phrases(name, False)]
-        parts = [r"(?<!\w)(?:" + _alternation(spaced) + r")(?!\w)"] if spaced else []
+        parts = [r"(?<!\w)(?:" + _alternation(spaced) + r")" + _END] if spaced else []
         parts += ["(?:" + _alternation(unspaced) + ")"] if unspaced else []
         return "|".join(parts) or "(?!)"
 
@@ -163,7 +168,8 @@ def _compile(vocabularies: list[Vocabulary]) -> Lexicon:
         neg_both=b.rx("negation_either"),
         neg_post=b.rx("negation_after"),
         hedge_post=b.rx("hedge_after"),
-        hedge_clause=b.rx("hedge_clause_openers"),
+        relative=b.rx("relative_openers"),
+        interpretation=b.rx("interpretation_words"),
         termination=b.rx("terminations", extra=_set(clause_breaks)),
         comma=re.compile(_set(commas)),
         list_conjunction=b.rx("or_words", "nor_words", "and_words"),

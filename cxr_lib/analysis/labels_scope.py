@@ -23,8 +23,10 @@ from cxr_lib.analysis.labels_lexicon import Lexicon
 Triggers = dict[str, list[tuple[int, int]]]
 
 #: Cue kinds, in the order they are found; each masks its text from the kinds after it.
-_ORDER = ("pseudo", "hedge_fixed", "request", "hedge_post", "neg_both", "hedge_rel", "hedge_pre", "positive_rel",
+_ORDER = ("pseudo", "hedge_fixed", "request", "neg_both", "hedge_post", "hedge_rel", "hedge_pre", "positive_rel",
           "neg_post", "neg_pre")
+#: The kinds that hedge, and those that negate.
+HEDGES, NEGATIONS = ("hedge_fixed", "hedge_post", "hedge_rel", "hedge_pre"), ("neg_both", "neg_post", "neg_pre")
 
 
 def find_triggers(sentence: str, lex: Lexicon) -> Triggers:
@@ -46,10 +48,14 @@ def _reaches(between: str, after: str, lex: Lexicon) -> bool:
     """Whether a cue's scope runs over ``between`` to the mention.
 
     A comma ends it unless the words form a list: "no effusion, pneumothorax, or consolidation"
-    (a conjunction before the mention, or "… consolidation or edema" after it); "no effusion,
-    consolidation in the right lower lobe" starts a new clause.
+    (a conjunction before the mention, or "… consolidation or edema" after it), or a relative clause
+    goes on about the noun before it ("keine Verschattung, die einer Pneumonie entsprechen könnte");
+    "no effusion, consolidation in the right lower lobe" starts a new clause.
     """
-    if not lex.comma.search(between):
+    commas = list(lex.comma.finditer(between))
+    if not commas:
+        return True
+    if lex.relative.match(between[commas[-1].end():].lstrip()):
         return True
     return bool(lex.list_conjunction.search(between) or lex.list_continues.match(after))
 
@@ -94,6 +100,34 @@ def status(sentence: str, start: int, end: int, trig: Triggers, lex: Lexicon) ->
     if question or lex.question_end.search(sentence[:start]):
         return "hedged"
     return "affirmed"
+
+
+def hedged_interpretation(sentence: str, end: int, trig: Triggers, lex: Lexicon) -> bool:
+    """Whether a clause after the finding that ends at ``end`` says, with a hedge, what it means.
+
+    "Airspace disease, **which may represent** atelectasis or pneumonia", "consolidation, **possibly
+    reflecting** infection", "Konsolidierung, **die** einer Pneumonie entsprechen **könnte**", "实变，
+    **考虑**感染**可能**": the clause opens (after a comma, or at a relative word) with a relative word
+    or a linking cue, holds a hedge, and names a finding or what one may mean. The finding is seen; what it means is not decided.
+    """
+    stop = min((s for s, e in trig["term"] if s >= end and not lex.comma.fullmatch(sentence[s:e])),
+               default=len(sentence))
+    comma = lex.comma.search(sentence, end, stop)
+    relative = lex.relative.search(sentence, end, comma.start() if comma else stop)
+    starts = [m.end() for m in (comma,) if m] + [m.start() for m in (relative,) if m]
+    hedges = [(s, e) for name in HEDGES for s, e in trig[name]]
+    for start in starts:
+        if lex.list_conjunction.search(sentence, end, start) or lex.strong.search(sentence, end, start):
+            continue  # "consolidation and a small effusion, which may …" is about the effusion
+        clause = sentence[start:stop]
+        first = start + len(clause) - len(clause.lstrip())
+        linking = hedges + trig["positive_rel"]
+        opens = lex.relative.match(sentence, first) or any(s == first for s, _ in linking)
+        hedged = any(start <= s and e <= stop for s, e in hedges)
+        interprets = names_finding(clause, lex) or lex.interpretation.search(clause)
+        if opens and hedged and interprets:
+            return True
+    return False
 
 
 def mentions(sentence: str, lex: Lexicon) -> list[tuple[int, int, bool]]:
@@ -144,7 +178,7 @@ def classify(sentence: str, subject: str, differential: bool, lex: Lexicon) -> t
     strong_status, weak_status = [], []
     for start, end, strong in mentions(sentence, lex):
         found = status(sentence, start, end, trig, lex)
-        if differential and found == "affirmed":
+        if found == "affirmed" and (differential or (strong and hedged_interpretation(sentence, end, trig, lex))):
             found = "hedged"
         (strong_status if strong else weak_status).append((found, sentence[start:end]))
     partial = _is_partial(sentence, lex)

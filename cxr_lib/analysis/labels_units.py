@@ -107,11 +107,13 @@ def units(raw_lines: list[str], lines: list[str], lex: Lexicon) -> Iterator[Unit
             section = section_of(line, section, True, lex)
             yield Unit("", section, "", label=line.rstrip(":： "), line=line)  # marks a heading
             continue
-        label, value = "", line
+        label, value, cursor = "", line, 0
         if label_match and label_match.group("value").strip() and looks_like_label(label_match.group("label"), lex):
             label, value = label_match.group("label").strip(), label_match.group("value").strip()
             section = section_of(label, section, is_numbered or is_md_heading, lex)
+            cursor = label_match.start("value")
         for sentence in split_sentences(value, lex):
+            cursor = line.find(sentence, cursor) + len(sentence)  # where this sentence ends in the line
             quoted = sentence
             inline = LABEL.match(sentence) if not label else None
             if inline and inline.group("value").strip() and is_section_name(inline.group("label"), lex):
@@ -119,7 +121,7 @@ def units(raw_lines: list[str], lines: list[str], lex: Lexicon) -> Iterator[Unit
                 label, sentence = inline.group("label").strip(), inline.group("value").strip()
                 section = section_of(label, section, True, lex)
             elif label:
-                quoted = line[: line.index(sentence) + len(sentence)]
+                quoted = line[:cursor]
             concluding = section.kind == "conclusion" or lex.inline_conclusion.match(sentence)
             tier = "impression" if concluding else "finding"
             evidence = quoted if label and len(sentence.split()) <= 4 else sentence  # quote "Lungs: clear." whole

@@ -77,6 +77,11 @@ VOCABULARY = Vocabulary(
         r"probably", r"due to", r"to suggest", r"suspicious (?:for|of)", r"concerning for", r"worrisome for",
         r"suggestive of", r"suggesting", r"suggests?", r"suspicion (?:for|of)", r"suspected", r"favou?r(?:s|ed|ing)?",
     ),
+    relative_openers=(r"which", r"that", r"this", r"these", r"what"),
+    interpretation_words=(
+        r"represent\w*", r"reflect\w*", r"indicat\w*", r"due to", r"related to", r"secondary to", r"caused by",
+        r"in keeping", r"infect\w*", r"inflammat\w*", r"atelectasis", r"aspiration", r"edema", r"scarring",
+    ),
     requests=(
         r"to (?:rule out|exclude|evaluate for|assess for|look for|check for|screen for|assess|evaluate)", r"rule out",
         r"r/o", r"evaluate for", r"assess for", r"screen(?:ing)? for", r"history of", r"h/o",

@@ -49,7 +49,8 @@ class Vocabulary:
     hedge_either: Phrases = ()  # ≈ 50 % phrases holding a negation, found first: "cannot be excluded"
     hedge_linking: Phrases = ()  # relate a noun to a finding, see through an earlier negation: "may represent"
     call_linking: Phrases = ()  # ≥ 75 %, a call; see through an earlier negation: "consistent with", "likely"
-    hedge_clause_openers: Phrases = ()  # open a clause that interprets the finding before it: "which", "that"
+    relative_openers: Phrases = ()  # open a clause about the noun before it: "which", "that" (after a comma or not)
+    interpretation_words: Phrases = ()  # say what a finding means: "represent", "reflecting", "infection"
     requests: Phrases = ()  # what to do, not what is seen: "to rule out", "history of", "if"
     terminations: Phrases = ()  # end a trigger's scope: "but", "however"
     or_words: Phrases = ()  # "or": a list goes on over a comma
@@ -122,6 +123,9 @@ class Vocabulary:
                     re.compile(phrase)
                 except re.error as exc:
                     problems.append(f"{spec.name}: {phrase!r} is not a valid regular expression ({exc})")
+        for phrase in sorted(set(self.negation_before) & set(self.negation_after)):
+            problems.append(f"{phrase!r} is in both negation_before and negation_after: a negation found on either "
+                            "side of the finding belongs in negation_either")
         return problems
 
 
