@@ -4,6 +4,10 @@ so a right label reached for the wrong reason fails."""
 
 from __future__ import annotations
 
+from typing import Callable
+
+import pytest
+
 from cxr_lib.analysis.labels import read_report
 from cxr_lib.languages import DEFAULT_LANGUAGE, LANGUAGES, get_language
 from cxr_lib.models.prompts import build_prompt
@@ -34,3 +38,13 @@ def assert_entry(code: str, name: str, direction: str = "ltr") -> None:
     assert [field for field in ESSENTIAL_FIELDS if not getattr(language.vocabulary, field)] == []
     assert language.vocabulary.negation_after or language.vocabulary.negation_either
     assert language.vocabulary.normal_words or language.vocabulary.normal_lung_phrases
+
+
+def reading_tests(*tables: list[tuple[str, str, str]]) -> Callable[[str, str, str], None]:
+    """A test over every ``(text, label, evidence)`` case of ``tables`` (one table per construction)."""
+
+    @pytest.mark.parametrize(("text", "label", "evidence"), [case for table in tables for case in table])
+    def test_reading(text: str, label: str, evidence: str) -> None:
+        assert_reads(text, label, evidence)
+
+    return test_reading

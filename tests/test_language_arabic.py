@@ -7,8 +7,7 @@ clitics (بالتهاب، والتهاب) and optional vowel marks; Arabic is wr
 
 from __future__ import annotations
 
-import pytest
-from language_checks import assert_entry, assert_reads
+from language_checks import assert_entry, reading_tests
 
 # (text, label, evidence)
 NEGATED_EXISTENCE = [
@@ -50,6 +49,9 @@ HEDGED_CLAUSES = [
     ("تكثف في قاعدة الرئة اليمنى، مما قد يشير إلى التهاب رئوي.", "uncertain",
      "تكثف في قاعدة الرئة اليمنى، مما قد يشير إلى التهاب رئوي."),
     ("ارتشاح في الفص السفلي، ربما بسبب التهاب رئوي.", "uncertain", "ارتشاح في الفص السفلي، ربما بسبب التهاب رئوي."),
+    ("تكثف في القاعدة اليمنى قد يشير إلى التهاب رئوي.", "uncertain", "تكثف في القاعدة اليمنى قد يشير إلى التهاب رئوي."),
+    ("يوجد تكثف في الفص السفلي الأيمن، والذي قد يمثل التهاباً رئوياً أو انخماصاً.", "uncertain",
+     "يوجد تكثف في الفص السفلي الأيمن، والذي قد يمثل التهاباً رئوياً أو انخماصاً."),
 ]
 HEDGES_AND_CALLS = [
     ("لا يمكن استبعاد الالتهاب الرئوي.", "uncertain", "لا يمكن استبعاد الالتهاب الرئوي."),
@@ -69,10 +71,8 @@ NORMAL_AND_SECTIONS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "label", "evidence"), NEGATED_EXISTENCE + NEGATION_AFTER + ANSWER_LINES
-                         + HEDGED_CLAUSES + HEDGES_AND_CALLS + NORMAL_AND_SECTIONS)
-def test_reading(text: str, label: str, evidence: str) -> None:
-    assert_reads(text, label, evidence)
+test_reading = reading_tests(NEGATED_EXISTENCE, NEGATION_AFTER, ANSWER_LINES,
+                             HEDGED_CLAUSES, HEDGES_AND_CALLS, NORMAL_AND_SECTIONS)
 
 
 def test_entry() -> None:

@@ -7,8 +7,7 @@ Written without spaces, so words are matched without word boundaries. Negation "
 
 from __future__ import annotations
 
-import pytest
-from language_checks import assert_entry, assert_reads
+from language_checks import assert_entry, reading_tests
 
 # (text, label, evidence)
 NEGATED_EXISTENCE = [
@@ -41,6 +40,7 @@ ANSWER_LINES = [
 HEDGED_CLAUSES = [
     ("右下肺实变，可能为肺不张或肺炎。", "uncertain", "右下肺实变，可能为肺不张或肺炎。"),
     ("左下肺浸润，疑似肺炎。", "uncertain", "左下肺浸润，疑似肺炎。"),
+    ("右肺浸润影，不除外肺炎。", "uncertain", "右肺浸润影，不除外肺炎。"),
     ("右下肺斑片状实变影，考虑感染可能。", "uncertain", "右下肺斑片状实变影，考虑感染可能。"),
 ]
 HEDGES_AND_CALLS = [
@@ -60,10 +60,8 @@ NORMAL_AND_SECTIONS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "label", "evidence"), NEGATED_EXISTENCE + NEGATION_AFTER + ANSWER_LINES
-                         + HEDGED_CLAUSES + HEDGES_AND_CALLS + NORMAL_AND_SECTIONS)
-def test_reading(text: str, label: str, evidence: str) -> None:
-    assert_reads(text, label, evidence)
+test_reading = reading_tests(NEGATED_EXISTENCE, NEGATION_AFTER, ANSWER_LINES,
+                             HEDGED_CLAUSES, HEDGES_AND_CALLS, NORMAL_AND_SECTIONS)
 
 
 def test_entry() -> None:

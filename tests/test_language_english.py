@@ -7,8 +7,7 @@ answer is a negation, hedging clauses after a finding, hedges and negations eith
 
 from __future__ import annotations
 
-import pytest
-from language_checks import assert_entry, assert_reads
+from language_checks import assert_entry, reading_tests
 
 # (text, label, evidence)
 NEGATED_EXISTENCE = [
@@ -49,6 +48,12 @@ HEDGED_CLAUSES = [
      "Patchy consolidation, possibly reflecting infection."),
     ("Left basilar consolidation that may represent pneumonia.", "uncertain",
      "Left basilar consolidation that may represent pneumonia."),
+    ("Consolidation at the right base may represent pneumonia.", "uncertain",
+     "Consolidation at the right base may represent pneumonia."),
+    ("Right lower lobe consolidation, with air bronchograms, which may represent pneumonia.", "uncertain",
+     "Right lower lobe consolidation, with air bronchograms, which may represent pneumonia."),
+    ("IMPRESSION: Right lower lobe airspace disease, which may represent atelectasis or pneumonia.", "uncertain",
+     "Right lower lobe airspace disease, which may represent atelectasis or pneumonia."),
     ("There is consolidation at the right base. This may represent pneumonia.", "uncertain",
      "This may represent pneumonia."),
     # a call in the clause keeps the finding a call; a hedge about something else does not hedge it
@@ -71,10 +76,7 @@ HEDGES_AND_CALLS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "label", "evidence"), NEGATED_EXISTENCE + ANSWER_LINES + HEDGED_CLAUSES
-                         + HEDGES_AND_CALLS)
-def test_reading(text: str, label: str, evidence: str) -> None:
-    assert_reads(text, label, evidence)
+test_reading = reading_tests(NEGATED_EXISTENCE, ANSWER_LINES, HEDGED_CLAUSES, HEDGES_AND_CALLS)
 
 
 def test_entry() -> None:

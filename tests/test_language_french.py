@@ -7,8 +7,7 @@ exclu(e)"; calls "évocateur de", "probable"; "peu probable" is a negation.
 
 from __future__ import annotations
 
-import pytest
-from language_checks import assert_entry, assert_reads
+from language_checks import assert_entry, reading_tests
 
 # (text, label, evidence)
 NEGATED_EXISTENCE = [
@@ -51,6 +50,8 @@ HEDGED_CLAUSES = [
      "Opacité alvéolaire basale droite, qui pourrait représenter une pneumonie."),
     ("Foyer de condensation basal droit, possiblement infectieux.", "uncertain",
      "Foyer de condensation basal droit, possiblement infectieux."),
+    ("Foyer de condensation, pouvant évoquer une pneumonie.", "uncertain",
+     "Foyer de condensation, pouvant évoquer une pneumonie."),
 ]
 HEDGES_AND_CALLS = [
     ("Pneumonie possible.", "uncertain", "Pneumonie possible."),
@@ -74,10 +75,8 @@ NORMAL_AND_SECTIONS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "label", "evidence"), NEGATED_EXISTENCE + NEGATION_AFTER + ANSWER_LINES
-                         + HEDGED_CLAUSES + HEDGES_AND_CALLS + NORMAL_AND_SECTIONS)
-def test_reading(text: str, label: str, evidence: str) -> None:
-    assert_reads(text, label, evidence)
+test_reading = reading_tests(NEGATED_EXISTENCE, NEGATION_AFTER, ANSWER_LINES,
+                             HEDGED_CLAUSES, HEDGES_AND_CALLS, NORMAL_AND_SECTIONS)
 
 
 def test_entry() -> None:

@@ -8,8 +8,7 @@ modals "kann / könnte" (verb-final), "nicht auszuschließen"; calls "vereinbar 
 
 from __future__ import annotations
 
-import pytest
-from language_checks import assert_entry, assert_reads
+from language_checks import assert_entry, reading_tests
 
 # (text, label, evidence)
 NEGATED_EXISTENCE = [
@@ -48,6 +47,8 @@ HEDGED_CLAUSES = [
      "Infiltrat im rechten Unterlappen, das einer Pneumonie entsprechen kann."),
     ("Konsolidierung rechts basal, möglicherweise pneumonisch.", "uncertain",
      "Konsolidierung rechts basal, möglicherweise pneumonisch."),
+    ("Konsolidierung, möglicherweise im Rahmen einer Pneumonie.", "uncertain",
+     "Konsolidierung, möglicherweise im Rahmen einer Pneumonie."),
     ("Konsolidierung rechts basal, am ehesten pneumonisch.", "pneumonia",
      "Konsolidierung rechts basal, am ehesten pneumonisch."),
 ]
@@ -72,10 +73,8 @@ NORMAL_AND_SECTIONS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "label", "evidence"), NEGATED_EXISTENCE + NEGATION_AFTER + ANSWER_LINES
-                         + HEDGED_CLAUSES + HEDGES_AND_CALLS + NORMAL_AND_SECTIONS)
-def test_reading(text: str, label: str, evidence: str) -> None:
-    assert_reads(text, label, evidence)
+test_reading = reading_tests(NEGATED_EXISTENCE, NEGATION_AFTER, ANSWER_LINES,
+                             HEDGED_CLAUSES, HEDGES_AND_CALLS, NORMAL_AND_SECTIONS)
 
 
 def test_entry() -> None:

@@ -86,7 +86,8 @@ def test_registering_checks_the_definition(testish) -> None:
     with pytest.raises(PromptError, match="already registered"):
         register(Language(code="qu", name="testish", prompt_line=""))
     with pytest.raises(PromptError, match=r"pneumonia_findings: '\(unclosed' is not a valid regular expression"):
-        register(Language(code="qu", name="Broken", prompt_line="", vocabulary=Vocabulary(pneumonia_findings=("(unclosed",))))
+        register(Language(code="qu", name="Broken", prompt_line="",
+                          vocabulary=Vocabulary(pneumonia_findings=("(unclosed",))))
     with pytest.raises(PromptError, match="belongs in negation_either"):
         register(Language(code="qu", name="Twice", prompt_line="",
                           vocabulary=Vocabulary(negation_before=("nein",), negation_after=("nein",))))
@@ -153,7 +154,8 @@ def test_no_module_test_or_notebook_lists_the_languages() -> None:
     files = [p for folder in ("cxr_lib", "tests", "notebooks") for p in sorted((ROOT / folder).rglob("*.py"))
              if registry not in p.parents]
     assert len(files) > 50
-    found = {p.relative_to(ROOT).as_posix(): hits for p in files if (hits := language_lists(p.read_text(encoding="utf-8")))}
+    found = {p.relative_to(ROOT).as_posix(): hits for p in files
+             if (hits := language_lists(p.read_text(encoding="utf-8")))}
     assert not found, f"lists of languages outside cxr_lib/languages (read the registry instead): {found}"
 
 

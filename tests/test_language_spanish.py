@@ -8,8 +8,7 @@ with "¿".
 
 from __future__ import annotations
 
-import pytest
-from language_checks import assert_entry, assert_reads
+from language_checks import assert_entry, reading_tests
 
 # (text, label, evidence)
 NEGATED_EXISTENCE = [
@@ -51,6 +50,8 @@ HEDGED_CLAUSES = [
      "Opacidad alveolar basal derecha, que puede representar neumonía."),
     ("Consolidación basal derecha, posiblemente por neumonía.", "uncertain",
      "Consolidación basal derecha, posiblemente por neumonía."),
+    ("Consolidación basal derecha, posiblemente neumónica.", "uncertain",
+     "Consolidación basal derecha, posiblemente neumónica."),
 ]
 HEDGES_AND_CALLS = [
     ("Posible neumonía.", "uncertain", "Posible neumonía."),
@@ -71,10 +72,8 @@ NORMAL_AND_SECTIONS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "label", "evidence"), NEGATED_EXISTENCE + NEGATION_AFTER + ANSWER_LINES
-                         + HEDGED_CLAUSES + HEDGES_AND_CALLS + NORMAL_AND_SECTIONS)
-def test_reading(text: str, label: str, evidence: str) -> None:
-    assert_reads(text, label, evidence)
+test_reading = reading_tests(NEGATED_EXISTENCE, NEGATION_AFTER, ANSWER_LINES,
+                             HEDGED_CLAUSES, HEDGES_AND_CALLS, NORMAL_AND_SECTIONS)
 
 
 def test_entry() -> None:

@@ -47,7 +47,8 @@ that end a cue's scope, normal statements, section headings, final-answer tokens
    anything firm or hedged; within a tier the last such statement wins (a later hedge amends an
    earlier normal statement and vice versa), except that a hedge never takes back an earlier
    affirmed pneumonia — unless it opens by pointing back at it ("Consolidation at the right base.
-   **This may represent** atelectasis or pneumonia."). Only weak votes → partial normals give normal, non-specific findings give
+   **This may represent** atelectasis or pneumonia."). Only weak votes → partial normals give
+   normal, non-specific findings give
    uncertain. Nothing at all → uncertain (``no-statement``).
 
 Known limits: a cue's scope runs to the end of its clause, and over commas only when the words form

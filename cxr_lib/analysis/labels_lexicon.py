@@ -147,7 +147,8 @@ def _compile(vocabularies: list[Vocabulary]) -> Lexicon:
 
     marker = rf"(?:(?<!\w){b.group('answer_markers', spaced=True)}(?!\w)|{b.group('answer_markers', spaced=False)})"
     tokens = b.group("pneumonia_tokens", "normal_tokens", "uncertain_tokens")
-    token = rf"(?P<neg>{b.group('token_negations')}\s*[- ]?\s*)?(?P<tok>{b.alt('pneumonia_tokens', 'normal_tokens', 'uncertain_tokens')})"
+    token_words = b.alt("pneumonia_tokens", "normal_tokens", "uncertain_tokens")
+    token = rf"(?P<neg>{b.group('token_negations')}\s*[- ]?\s*)?(?P<tok>{token_words})"
     copula = rf"(?:{b.group('answer_copulas')}\s*)?"
     open_quote, close_quote = r"[\"'«“\[]?", r"[\]\"'»”]?"
     answers = {

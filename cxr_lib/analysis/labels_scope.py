@@ -107,21 +107,25 @@ def hedged_interpretation(sentence: str, end: int, trig: Triggers, lex: Lexicon)
 
     "Airspace disease, **which may represent** atelectasis or pneumonia", "consolidation, **possibly
     reflecting** infection", "Konsolidierung, **die** einer Pneumonie entsprechen **könnte**", "实变，
-    **考虑**感染**可能**": the clause opens (after a comma, or at a relative word) with a relative word
-    or a linking cue, holds a hedge, and names a finding or what one may mean. The finding is seen; what it means is not decided.
+    **考虑**感染**可能**", "consolidation at the base **may represent** pneumonia": the clause opens
+    (after a comma, at a relative word or at a hedging link) with a relative word or a linking cue,
+    holds a hedge, and names a finding or what one may mean. The finding is seen; what it means is
+    not decided. A list ("consolidation and an effusion, which may …") stops it.
     """
     stop = min((s for s, e in trig["term"] if s >= end and not lex.comma.fullmatch(sentence[s:e])),
                default=len(sentence))
-    comma = lex.comma.search(sentence, end, stop)
-    relative = lex.relative.search(sentence, end, comma.start() if comma else stop)
-    starts = [m.end() for m in (comma,) if m] + [m.start() for m in (relative,) if m]
+    commas = [m.end() for m in lex.comma.finditer(sentence, end, stop)]
+    first_comma = commas[0] - 1 if commas else stop
+    relative = lex.relative.search(sentence, end, first_comma)
+    links = [s for s, _ in trig["hedge_rel"] if end <= s < first_comma]  # "consolidation … may represent …"
+    starts = commas + [m.start() for m in (relative,) if m] + links[:1]
     hedges = [(s, e) for name in HEDGES for s, e in trig[name]]
+    linking = hedges + trig["positive_rel"]
     for start in starts:
-        if lex.list_conjunction.search(sentence, end, start) or lex.strong.search(sentence, end, start):
+        if lex.list_conjunction.search(sentence, end, start):
             continue  # "consolidation and a small effusion, which may …" is about the effusion
         clause = sentence[start:stop]
         first = start + len(clause) - len(clause.lstrip())
-        linking = hedges + trig["positive_rel"]
         opens = lex.relative.match(sentence, first) or any(s == first for s, _ in linking)
         hedged = any(start <= s and e <= stop for s, e in hedges)
         interprets = names_finding(clause, lex) or lex.interpretation.search(clause)

@@ -17,7 +17,7 @@ _EXCLU = r"(?:exclue?s?|[ée]limin[ée]e?s?|[ée]cart[ée]e?s?)"
 
 VOCABULARY = Vocabulary(
     pneumonia_findings=(
-        r"pneumonies?", r"pneumopathies?", r"pneumonites?", r"(?:broncho|pleuro)-?pneumonies?",
+        r"pneumonies?", r"pneumopathies?", r"pneumonites?", r"pneumoniques?", r"(?:broncho|pleuro)-?pneumonies?",
         r"condensations?(?: (?:alv[ée]olaires?|parenchymateuses?|pulmonaires?))?",
         r"foyers? (?:de condensation|infectieux|pneumoniques?|alv[ée]olaires?|de pneumonie)",
         r"opacit[ée]s? (?:alv[ée]olaires?|pneumoniques?|infectieuses?)", r"infiltrats?", r"infiltrations?",
@@ -46,11 +46,13 @@ VOCABULARY = Vocabulary(
         r"pas seulement", r"sans doute",
     ),
     hedge_before=(
-        r"possibles?", r"possiblement", r"probablement pas", r"[ée]ventuel(?:le)?s?", r"peut-[êe]tre", r"pourrai(?:t|ent)",
-        r"peu(?:t|vent)", r"pouvant", r"douteu(?:x|se|ses)", r"discutables?", r"[àa] discuter", r"ind[ée]termin[ée]e?s?",
-        r"incertaine?s?", r"[ée]quivoques?", r"diagnostic diff[ée]rentiel", r"question d[e'’]", r"doute sur",
+        r"possibles?", r"possiblement", r"probablement pas", r"[ée]ventuel(?:le)?s?", r"peut-[êe]tre",
+        r"pourrai(?:t|ent)", r"peu(?:t|vent)", r"pouvant", r"douteu(?:x|se|ses)", r"discutables?", r"[àa] discuter",
+        r"ind[ée]termin[ée]e?s?", r"incertaine?s?", r"[ée]quivoques?", r"diagnostic diff[ée]rentiel",
+        r"question d[e'’]", r"doute sur",
     ),
-    hedge_after=(r"ne peut (?:pas )?[êe]tre " + _EXCLU, r"possibles?", r"[àa] discuter", r"douteu(?:x|se)", r"[àa] confirmer"),
+    hedge_after=(r"ne peut (?:pas )?[êe]tre " + _EXCLU, r"possibles?", r"[àa] discuter", r"douteu(?:x|se)",
+                 r"[àa] confirmer"),
     hedge_either=(
         r"ne (?:peu(?:t|vent)|pourrai(?:t|ent)) (?:pas )?(?:[êe]tre )?(?:formellement |totalement |compl[èe]tement )?"
         + _EXCLU,

@@ -55,7 +55,8 @@ def register(language: Language, *, replace: bool = False) -> Language:
     problems = language.check()
     if problems:
         raise PromptError(f"language {language.code!r} cannot be registered: {'; '.join(problems)}")
-    taken = [other for code, other in LANGUAGES.items() if code != language.code and other.name.lower() == language.name.lower()]
+    taken = [other for code, other in LANGUAGES.items()
+             if code != language.code and other.name.lower() == language.name.lower()]
     if (language.code in LANGUAGES and not replace) or taken:
         raise PromptError(f"a language with code {language.code!r} or name {language.name!r} is already registered: "
                           "pick another, or pass replace=True")

@@ -17,7 +17,8 @@ _SEEN = r"(?:observa|identifica|aprecia|visualiza|evidencia|ve|detecta|demuestra
 VOCABULARY = Vocabulary(
     opening_marks="¿¡",
     pneumonia_findings=(
-        r"neumon[íi]as?", r"bronconeumon[íi]as?", r"neumonitis", r"consolidaci[óo]n(?:es)?", r"consolidad[oa]s?",
+        r"neumon[íi]as?", r"bronconeumon[íi]as?", r"neumonitis", r"neum[óo]nic[oa]s?", r"consolidaci[óo]n(?:es)?",
+        r"consolidad[oa]s?",
         r"infiltrados?", r"infiltraci[óo]n(?:es)?", r"condensaci[óo]n(?:es)?", r"opacidad(?:es)? alveolar(?:es)?",
         r"ocupaci[óo]n (?:del )?espacio a[ée]reo", r"enfermedad del espacio a[ée]reo",
         r"infecci[óo]n (?:pulmonar|respiratoria)", r"(?:foco|proceso) neum[óo]nico", r"broncogramas? a[ée]reos?",
@@ -35,7 +36,8 @@ VOCABULARY = Vocabulary(
     negation_either=(r"no se " + _SEEN, r"poco probables?", r"improbables?", r"poco sugestiv[oa]s?"),
     pseudo_negations=(r"sin cambios?", r"no s[óo]lo", r"no ha cambiado", r"sin variaci[óo]n(?:es)?"),
     hedge_before=(
-        r"posibles?", r"posiblemente", r"quiz[áa]s?", r"tal vez", r"dudos[oa]s?", r"puede", r"pueden", r"pueda", r"puedan", r"pudiera",
+        r"posibles?", r"posiblemente", r"quiz[áa]s?", r"tal vez", r"dudos[oa]s?", r"puede", r"pueden", r"pueda",
+        r"puedan", r"pudiera",
         r"podr[íi]an?", r"indeterminad[oa]s?", r"equ[íi]voc[oa]s?", r"inciert[oa]s?", r"diagn[óo]stico diferencial",
         r"versus", r"vs\.?",
     ),
@@ -44,7 +46,8 @@ VOCABULARY = Vocabulary(
         r"no se (?:puede|pueden|debe|deben|pudo) descartar", r"no (?:puede|pueden) descartarse", r"no se descarta",
         r"no descartables?", r"no es posible descartar", r"dif[íi]cil de descartar", r"sin poder descartar",
     ),
-    hedge_linking=(r"(?:puede|pueden|pueda|puedan|pudiera|podr[íi]an?) (?:corresponder|representar|deberse|ser|indicar|reflejar|tratarse)",),
+    hedge_linking=(r"(?:puede|pueden|pueda|puedan|pudiera|podr[íi]an?) (?:corresponder|representar|deberse|ser|"
+                   r"indicar|reflejar|tratarse)",),
     call_linking=(
         r"sospechos[oa]s? de", r"sospecha de", r"compatibles? con", r"sugestiv[oa]s? de", r"sugerentes? de",
         r"sugiere", r"sugieren", r"indicativ[oa]s? de", r"(?:en )?probable relaci[óo]n con", r"en relaci[óo]n con",
