@@ -29,7 +29,7 @@ _MACHINERY = {"registry", "vocabulary"}
 
 for _module in pkgutil.iter_modules(__path__):
     if _module.name not in _MACHINERY and not _module.name.startswith("_"):
-        register(importlib.import_module(f"{__name__}.{_module.name}").LANGUAGE)
+        register(importlib.import_module(f"{__name__}.{_module.name}").LANGUAGE, check_phrases=False)
 
 __all__ = [
     "DEFAULT_LANGUAGE", "LANGUAGES", "Language", "Vocabulary", "check_languages", "describe", "get_language",

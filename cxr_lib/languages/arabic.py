@@ -127,7 +127,12 @@ def _tolerant(pattern: str) -> str:
     for i, char in enumerate(pattern):
         escaped = i > 0 and pattern[i - 1] == "\\"
         depth += (char == "[" and not escaped) - (char == "]" and not escaped and depth > 0)
-        out.append(f"(?:{char}{_MARKS})" if depth == 0 and _LETTER.match(char) else char)
+        if depth or not _LETTER.match(char):
+            out.append(char)
+        elif pattern[i + 1:i + 2] in ("?", "*", "+", "{"):
+            out.append(f"(?:{char}{_MARKS})")  # the quantifier after it applies to the letter with its marks
+        else:
+            out.append(char + _MARKS)
     return "".join(out)
 
 

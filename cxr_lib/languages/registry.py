@@ -32,8 +32,9 @@ class Language:
     direction: str = "ltr"  # "rtl" for a language written right to left
     order: int = LAST  # its place in menus (lower first; ties by name)
 
-    def check(self) -> list[str]:
-        """Problems with this definition, as lines (empty when it is usable)."""
+    def check(self, phrases: bool = True) -> list[str]:
+        """Problems with this definition, as lines (empty when it is usable); ``phrases``: also compile
+        every phrase of its vocabulary (the slow part)."""
         problems = []
         if not (isinstance(self.code, str) and self.code.isalpha() and self.code.islower() and len(self.code) <= 3):
             problems.append(f"code {self.code!r} must be a lower-case ISO 639 code such as 'fr'")
@@ -41,7 +42,7 @@ class Language:
             problems.append("name must be the language's English name")
         if self.direction not in ("ltr", "rtl"):
             problems.append(f"direction {self.direction!r} must be 'ltr' or 'rtl'")
-        return problems + self.vocabulary.check()
+        return problems + (self.vocabulary.check() if phrases else [])
 
 
 #: Code → language, in menu order. Change it with :func:`register` / :func:`unregister` only.
@@ -49,10 +50,11 @@ LANGUAGES: dict[str, Language] = {}
 _changes = [0]
 
 
-def register(language: Language, *, replace: bool = False) -> Language:
+def register(language: Language, *, replace: bool = False, check_phrases: bool = True) -> Language:
     """Add ``language`` (or replace the one with its code when ``replace``); :class:`PromptError` when
-    its definition has a problem or its code or name is taken."""
-    problems = language.check()
+    its definition has a problem or its code or name is taken. ``check_phrases=False`` skips compiling
+    each phrase (the package's own languages, whose tests check them, so that importing stays quick)."""
+    problems = language.check(phrases=check_phrases)
     if problems:
         raise PromptError(f"language {language.code!r} cannot be registered: {'; '.join(problems)}")
     taken = [other for code, other in LANGUAGES.items()
