@@ -230,13 +230,15 @@ def _compile(vocabularies: list[Vocabulary]) -> Lexicon:
     )
 
 
-_cache: dict[int, Lexicon] = {}
+_compiled: list[tuple[int, Lexicon]] = []  # (registry version, its lexicon): the latest one
 
 
 def current() -> Lexicon:
     """The lexicon of the languages registered now (compiled once per state of the registry)."""
     key = version()
-    if key not in _cache:
-        _cache.clear()
-        _cache[key] = _compile([language.vocabulary for language in LANGUAGES.values()])
-    return _cache[key]
+    latest = _compiled[-1] if _compiled else None
+    if latest is not None and latest[0] == key:
+        return latest[1]
+    lexicon = _compile([language.vocabulary for language in LANGUAGES.values()])
+    _compiled[:] = [(key, lexicon)]  # one assignment: a reader in another thread sees the old or the new
+    return lexicon
