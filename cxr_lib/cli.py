@@ -19,6 +19,7 @@ from cxr_lib.app.serve import serve
 from cxr_lib.app.ui import build_app, check_port, launch
 from cxr_lib.data.datasets import data_summary
 from cxr_lib.errors import CxrError, ParameterError
+from cxr_lib.languages import DEFAULT_LANGUAGE, describe as describe_languages
 from cxr_lib.models.endpoint import open_endpoint
 from cxr_lib.models.provenance import STAND_IN_LABEL
 from cxr_lib.models.stand_ins import build_stand_ins, stand_in_info
@@ -224,7 +225,8 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sr-model", help="Swin2SR id or folder for --upscaler swin2sr (default: the real one)")
     p.add_argument("--prompt", default="structured", help="prompt strategy: reference, zero-shot, radiologist, structured")
     p.add_argument("--custom-prompt", help="your own instruction text instead of the strategy's")
-    p.add_argument("--language", default="en", help="answer language: en, ar, fr, es, zh, de (or its name)")
+    p.add_argument("--language", default=DEFAULT_LANGUAGE, help=f"answer language, by code or name: {describe_languages()} "
+                   f"(default {DEFAULT_LANGUAGE})")
     p.add_argument("--score", action="store_true", help="also give P(pneumonia) from answer scoring")
     p.add_argument("--max-new-tokens", type=int, default=1024, help="token budget of the report (default 1024)")
     p.add_argument("--sample", action="store_true", help="sample instead of greedy decoding (needs --seed)")

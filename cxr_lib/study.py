@@ -36,6 +36,7 @@ from cxr_lib.data.datasets import (  # load_*: also for the notebooks
 )
 from cxr_lib.data.predictions import read_predictions
 from cxr_lib.errors import DataNotFoundError, ParameterError
+from cxr_lib.languages import check_languages, is_right_to_left
 from cxr_lib.models.backends import open_vlm  # for the notebooks
 from cxr_lib.models.cnn import read_threshold
 from cxr_lib.models.endpoint import open_endpoint
@@ -357,25 +358,27 @@ def hr_availability(predictions: pd.DataFrame, hr: Any) -> pd.DataFrame:
 
 
 def run_prompt_grid(
-    vlm: Any, test: Split, indices: Sequence[int], strategies: Sequence[str], languages: Sequence[str], *,
+    vlm: Any, test: Split, indices: Sequence[int], strategies: Sequence[str], languages: Sequence[str] | None, *,
     settings: Any, results_dir: str | os.PathLike, condition: str = "lanczos",
 ) -> pd.DataFrame:
-    """Every prompt strategy × language on a few cases (one upscaler); one row per report."""
+    """Every prompt strategy × language on a few cases (one upscaler); one row per report.
+    ``languages``: codes or names; ``None``: every registered language (:mod:`cxr_lib.languages`)."""
 
+    codes = check_languages(languages)
     images, truths = case_images(test, indices, condition)
-    return runner.run_prompt_grid(vlm, images, truths, strategies=strategies, languages=languages, condition=condition,
+    return runner.run_prompt_grid(vlm, images, truths, strategies=strategies, languages=codes, condition=condition,
                                   settings=settings, results_dir=results_dir)
 
 
 def report_html(text: str, language: str, evidence: str = "") -> str:
-    """A report as HTML, right-to-left for Arabic, with the evidence sentence highlighted
+    """A report as HTML, right to left for a language written so, with the evidence sentence highlighted
     (found as the app finds it: :func:`cxr_lib.analysis.labels.highlight`)."""
     import html
 
 
     body = "".join(f"<mark>{html.escape(part)}</mark>" if tag else html.escape(part)
                    for part, tag in highlight(text, evidence, "evidence"))
-    direction = "rtl" if language in ("ar", "Arabic") else "ltr"
+    direction = "rtl" if is_right_to_left(language) else "ltr"
     return f'<div dir="{direction}" lang="{language}" style="white-space: pre-wrap; border-left: 3px solid #999; padding-left: 8px">{body}</div>'
 
 

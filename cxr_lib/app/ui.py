@@ -8,7 +8,7 @@ time per model so two users never collide). The page has:
   CSV exists, a seeded random sample) and an upload box (PNG, JPEG, TIFF, BMP, DICOM);
 - the 28×28 original, the image as the model sees it after the chosen upscaler, and the real
   224×224 image where the high-resolution reference has one;
-- prompt presets that fill an editable prompt, six languages (Arabic shown right-to-left), greedy
+- prompt presets that fill an editable prompt, the answer languages (those written right to left shown so), greedy
   or seeded sampling, a token budget, and optional answer scoring (P(pneumonia));
 - the streamed report, the label reading with its evidence sentence highlighted, the ground truth
   and the CNN's prediction, and the whole record as Markdown and JSON downloads. A thought that
@@ -44,7 +44,8 @@ from cxr_lib.data.datasets import HRReference, Split, label_names, load_hr_refer
 from cxr_lib.data.images import MAX_FILE_BYTES, load_image_file
 from cxr_lib.data.predictions import read_predictions
 from cxr_lib.errors import CxrError, ImageInputError, ParameterError, ServerError
-from cxr_lib.models.prompts import LANGUAGES, UI_PRESETS, build_prompt, clean_prompt, language_code
+from cxr_lib.languages import DEFAULT_LANGUAGE, LANGUAGES, is_right_to_left
+from cxr_lib.models.prompts import UI_PRESETS, build_prompt, clean_prompt, language_code
 from cxr_lib.models.provenance import STAND_IN_LABEL, is_stand_in
 from cxr_lib.models.upscale import (
     DEFAULT_SWIN2SR,
@@ -78,8 +79,6 @@ MAX_SEED = 2**31 - 1  # the seed box's upper limit
 SAMPLE_SIZE, MAX_GALLERY = 16, 60
 #: Queue: one generation at a time; at most this many requests waiting.
 QUEUE_MAX_SIZE = 64
-#: Languages written right to left.
-RTL_LANGUAGES = frozenset({"ar"})
 #: Input sources.
 SOURCE_DATASET, SOURCE_UPLOAD = "test image", "uploaded file"
 #: Colours of the highlighted evidence sentence, by label.
@@ -358,6 +357,11 @@ def make_settings(sampling: Any, temperature: Any, top_p: Any, seed: Any, max_ne
                               **sampling_values)
 
 
+def language_choices() -> list[tuple[str, str]]:
+    """The answer-language menu: ("Name (code)", code) for every registered language, in menu order."""
+    return [(f"{language.name} ({code})", code) for code, language in LANGUAGES.items()]
+
+
 def full_prompt(text: str, language: Any) -> tuple[str, str]:
     """(language code, the prompt sent: the edited text plus the language line)."""
     code = language_code(language)
@@ -539,7 +543,6 @@ def build_app(
     ctx = create_context(name, sr_model=sr_model, data_dir=data_dir, predictions_csv=predictions_csv,
                          results_dir=results_dir, vlm=vlm)
     first_preset = next(iter(UI_PRESETS))
-    language_choices = [(f"{name} ({code})", code) for code, name in LANGUAGES.items()]
 
     with gr.Blocks(title="MedGemma second opinion — PneumoniaMNIST", analytics_enabled=False) as app:
         gr.Markdown("# MedGemma as a second opinion on chest X-rays\n"
@@ -588,7 +591,7 @@ def build_app(
             with gr.Column(scale=4):
                 preset = gr.Dropdown(list(UI_PRESETS), value=first_preset, label="Prompt preset", elem_id="preset")
                 prompt = gr.Textbox(UI_PRESETS[first_preset], lines=4, label="Prompt (editable)", elem_id="prompt")
-                language = gr.Dropdown(language_choices, value="en", label="Answer language", elem_id="language")
+                language = gr.Dropdown(language_choices(), value=DEFAULT_LANGUAGE, label="Answer language", elem_id="language")
                 with gr.Row():
                     sampling = gr.Radio(["greedy", "sampling"], value="greedy", label="Decoding", elem_id="decoding")
                     max_tokens = gr.Slider(MIN_NEW_TOKENS, MAX_NEW_TOKENS, value=DEFAULT_NEW_TOKENS, step=1,
@@ -638,7 +641,7 @@ def build_app(
             return UI_PRESETS[name]
 
         def language_direction(code):
-            rtl = code in RTL_LANGUAGES
+            rtl = is_right_to_left(code)
             return gr.Textbox(rtl=rtl), gr.HighlightedText(rtl=rtl)
 
         def generate(source_value, index_value, upload_value, upscaler_value, prompt_value, language_value,

@@ -1,9 +1,10 @@
 """Prompt strategies and languages, turned into MedGemma chat messages.
 
-A strategy is a name for an instruction (:data:`STRATEGIES`); a language adds one "please answer
-in …" line, as the reference UI did (:data:`LANGUAGES`). :func:`build_prompt` gives the text and
-:func:`build_messages` the chat turn the model sees: following the MedGemma 1.5 model card, a single
-user turn with the image first and the text after it, and no system prompt.
+A strategy is a name for an instruction (:data:`STRATEGIES`); a language adds its "please answer
+in …" line, as the reference UI did (the languages and their lines are in :mod:`cxr_lib.languages`).
+:func:`build_prompt` gives the text and :func:`build_messages` the chat turn the model sees: following
+the MedGemma 1.5 model card, a single user turn with the image first and the text after it, and no
+system prompt.
 
 The ``structured`` strategy asks the model to end with a fixed line — ``Final answer: PNEUMONIA``
 or ``Final answer: NORMAL`` — kept in English in every language so the label reader can find it.
@@ -15,6 +16,7 @@ import unicodedata
 from typing import Any
 
 from cxr_lib.errors import PromptError
+from cxr_lib.languages import LANGUAGES, get_language, language_code  # noqa: F401 (LANGUAGES, language_code: re-exported)
 
 #: The reference analysis's prompt, verbatim (replicating the experiment needs it word for word).
 REFERENCE_PROMPT = (
@@ -55,16 +57,6 @@ STRATEGY_TEXTS: dict[str, str] = {
     ),
 }
 
-#: Language code → language name, in the reference UI's order after English.
-LANGUAGES: dict[str, str] = {
-    "en": "English",
-    "fr": "French",
-    "es": "Spanish",
-    "ar": "Arabic",
-    "zh": "Chinese",
-    "de": "German",
-}
-
 #: The reference UI's four preset prompts, verbatim (name → text).
 UI_PRESETS: dict[str, str] = {
     "findings and diagnosis": (
@@ -89,26 +81,10 @@ def check_strategy(strategy: str) -> str:
     return strategy
 
 
-def language_code(language: str) -> str:
-    """The code for a language given by code (``"ar"``) or name (``"Arabic"``), case-insensitive."""
-    if isinstance(language, str):
-        text = language.strip().lower()
-        if text in LANGUAGES:
-            return text
-        for code, name in LANGUAGES.items():
-            if name.lower() == text:
-                return code
-    choices = ", ".join(f"{code} ({name})" for code, name in LANGUAGES.items())
-    raise PromptError(f"unknown language {language!r}: choose one of {choices}")
-
-
 def language_line(language: str, strategy: str | None = None) -> str:
-    """The line a language adds to a prompt ("" for English)."""
-    code = language_code(language)
-    if code == "en":
-        return ""
-    line = f"Please answer in {LANGUAGES[code]}."
-    if strategy == "structured":
+    """The line a language (code or name) adds to a prompt: its ``prompt_line`` ("" for English)."""
+    line = get_language(language).prompt_line
+    if line and strategy == "structured":
         line += f" Keep the final line in English, exactly '{FINAL_ANSWER_PREFIX} PNEUMONIA' or '{FINAL_ANSWER_PREFIX} NORMAL'."
     return line
 

@@ -26,6 +26,7 @@ import warnings
 from pathlib import Path
 
 from cxr_lib.errors import ParameterError, TokenizerUnavailableError
+from cxr_lib.languages import LANGUAGES
 from cxr_lib.models import gemma3_tokenizer
 from cxr_lib.models.provenance import STAND_IN_LABEL, STAND_IN_MARKER, is_stand_in
 from cxr_lib.models.vlm import DEFAULT_MODEL
@@ -96,10 +97,12 @@ _GEMMA_SPECIAL = ("<pad>", "<eos>", "<bos>", "<unk>", "<mask>", "<start_of_turn>
 _THOUGHT_MARKERS = ("<unused94>", "<unused95>")
 
 # A word-level vocabulary so the stand-in's random output reads as (meaningless) words.
+# The language names come from the registry, so "Please answer in <language>." reads as words.
 _STAND_IN_WORDS = """
 yes no Yes No user model system assistant ? ! ' " / * # ** ## Examine Describe Does Is Are Write Please Briefly
 please answer Answer one two word words exactly either then state your you You expert concise sections section
-show shows English French Spanish Arabic Chinese German keep last line End end whether reading X ray key main
+show shows """.split() + [language.name for language in LANGUAGES.values()] + """
+keep last line End end whether reading X ray key main
 analyze Analyze provide Provide diagnosis suggestions next steps comprehensive including anatomical pathological
 normal Normal NORMAL pneumonia Pneumonia PNEUMONIA Final final answer Answer : . , ; ( ) - 1 2 3 4
 the a an of in on and or with without is are was were be been there this that these those it its to for as at by

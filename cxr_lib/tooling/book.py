@@ -24,11 +24,12 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from cxr_lib.data.artifacts import ARTIFACTS_DIR
 from cxr_lib.data.datasets import data_dirs
 from cxr_lib.errors import CxrError, ParameterError
+from cxr_lib.languages import check_languages
 from cxr_lib.models.endpoint import open_endpoint
 from cxr_lib.models.hub import check_model_config as check_hub_model
 from cxr_lib.models.stand_ins import build_stand_ins, stand_ins_current
@@ -155,8 +156,13 @@ _TYPE_CHECKS: dict[str, tuple[type, ...]] = {
 }
 
 
+#: Parameters whose values name registered entries: the check each value goes through before any notebook runs.
+VALUE_CHECKS: dict[str, Callable[[Any], Any]] = {"languages": check_languages}
+
+
 def check_parameters(notebook_path: Path, parameters: dict[str, Any]) -> None:
-    """Raise :class:`ParameterError` for a name the notebook lacks or a value of the wrong type."""
+    """Raise :class:`ParameterError` for a name the notebook lacks, a value of the wrong type, or a
+    value :data:`VALUE_CHECKS` refuses (an unregistered language)."""
     import papermill
 
     declared = papermill.inspect_notebook(str(notebook_path))
@@ -173,6 +179,11 @@ def check_parameters(notebook_path: Path, parameters: dict[str, Any]) -> None:
             raise ParameterError(
                 f"{notebook_path.name}: parameter {name!r} must be {expected}, got {type(value).__name__} {value!r}"
             )
+        if name in VALUE_CHECKS:
+            try:
+                VALUE_CHECKS[name](value)
+            except CxrError as exc:
+                raise ParameterError(f"{notebook_path.name}: parameter {name!r}: {exc}") from exc
 
 
 def _declared_type(parameter: dict[str, Any]) -> str | None:
