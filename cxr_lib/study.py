@@ -40,10 +40,10 @@ from cxr_lib.models.backends import open_vlm  # for the notebooks
 from cxr_lib.models.cnn import read_threshold
 from cxr_lib.models.endpoint import open_endpoint
 from cxr_lib.models.hr_reader import load_reader
-from cxr_lib.models.prompts import strategy_table
+from cxr_lib.models.prompts import STRATEGIES, strategy_table
 from cxr_lib.models.provenance import STAND_IN_LABEL, is_stand_in
 from cxr_lib.models.realesrgan import REAL_ESRGAN, provenance as realesrgan_provenance
-from cxr_lib.models.upscale import describe_conditions, load_super_resolver  # load_super_resolver: for the notebooks
+from cxr_lib.models.upscale import CONDITIONS, METHODS, describe_conditions, load_super_resolver  # load_super_resolver: for the notebooks
 from cxr_lib.models.vlm import GenerationSettings  # for the notebooks
 from cxr_lib.training.cnn import run_training
 
@@ -56,6 +56,28 @@ DEFAULT_VALIDATION = DEFAULT_PREDICTIONS.with_name("predictions_val.csv")
 ERROR_SETS = ("cnn-errors", "cnn-false-positives", "cnn-false-negatives")
 #: Every test case the review sends to the VLM (needs the review cut-off).
 REVIEW_SET = "cnn-review"
+#: The notebooks' parameters that name registry entries, and the names each may take (read at each check).
+REGISTERED_PARAMETERS: dict[str, Sequence[str]] = {
+    "conditions": CONDITIONS, "upscaler": CONDITIONS, "reader_inputs": CONDITIONS, "reader_committed_inputs": CONDITIONS,
+    "fidelity_methods": METHODS, "fidelity_committed_methods": METHODS, "figure_methods": METHODS,
+    "prompt_strategy": STRATEGIES, "strategies": STRATEGIES,
+}
+
+
+def check_registered_parameters(parameters: Mapping[str, Any], where: str = "notebook") -> None:
+    """:class:`ParameterError` when a notebook parameter names an upscaler or prompt strategy the registry lacks.
+
+    A value of another type is left to the type check (:func:`cxr_lib.tooling.book.check_parameters`).
+    """
+    for name, value in parameters.items():
+        allowed = REGISTERED_PARAMETERS.get(name)
+        values = [value] if isinstance(value, str) else value
+        if allowed is None or not isinstance(values, list):
+            continue
+        unknown = [item for item in values if item not in allowed]
+        if unknown:
+            raise ParameterError(f"{where}: parameter {name!r} names {unknown[0]!r}, which is not registered: "
+                                 f"choose from {', '.join(allowed)}")
 
 
 def cnn_predictions(
@@ -357,12 +379,13 @@ def hr_availability(predictions: pd.DataFrame, hr: Any) -> pd.DataFrame:
 
 
 def run_prompt_grid(
-    vlm: Any, test: Split, indices: Sequence[int], strategies: Sequence[str], languages: Sequence[str], *,
+    vlm: Any, test: Split, indices: Sequence[int], strategies: Sequence[str] | None, languages: Sequence[str], *,
     settings: Any, results_dir: str | os.PathLike, condition: str = "lanczos",
 ) -> pd.DataFrame:
-    """Every prompt strategy × language on a few cases (one upscaler); one row per report."""
+    """Each prompt strategy (None: every registered one) × language on a few cases (one upscaler); one row per report."""
 
     images, truths = case_images(test, indices, condition)
+    strategies = list(STRATEGIES) if strategies is None else strategies
     return runner.run_prompt_grid(vlm, images, truths, strategies=strategies, languages=languages, condition=condition,
                                   settings=settings, results_dir=results_dir)
 
