@@ -253,6 +253,19 @@ def test_cli_upscale_records_the_model(tmp_path: Path, capsys, data_dir) -> None
         assert "cxr:stand_in" not in image.text
 
 
+def test_cli_model_option_names_a_folder_of_model_files(tmp_path: Path, capsys, data_dir) -> None:
+    from PIL import Image
+
+    default = ["upscale", "--index", "22", "--method", FAST, "--size", "112"]
+    assert run_cxr(capsys, *default, "--out", str(tmp_path / "wheel.png"))[0] == 0
+    code, _, _ = run_cxr(capsys, *default, "--model", str(realesrgan.wheel_models_dir()), "--out", str(tmp_path / "folder.png"))
+    assert code == 0
+    assert (np.asarray(Image.open(tmp_path / "wheel.png")) == np.asarray(Image.open(tmp_path / "folder.png"))).all()
+    code, _, err = run_cxr(capsys, *default, "--model", str(tmp_path / "empty"), "--out", str(tmp_path / "none.png"))
+    assert code == 2 and err.count("\n") == 1 and f"{FAST}.param and {FAST}.bin not found in {tmp_path / 'empty'}" in err
+    assert not (tmp_path / "none.png").exists()
+
+
 def test_cli_missing_model_files_one_line(tmp_path: Path, capsys, monkeypatch, data_dir, no_cached_models) -> None:
     monkeypatch.setenv(realesrgan.MODELS_DIR_ENV, str(tmp_path))
     for argv in (["upscale", "--index", "22", "--method", GENERAL, "--out", str(tmp_path / "x.png")],
