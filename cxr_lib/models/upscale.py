@@ -73,7 +73,7 @@ class UpscalerSpec:
     name: str
     label: str  # how tables, figures and the app's menu name it
     kind: str  # what makes the pixels, in a word ("interpolation", "swin2sr", "realesrgan"): for grouping
-    describe: Callable[[Any], tuple[str, str]]  # the model in use (or None) → (what makes the image, its weights), for the conditions table
+    describe: Callable[[Any], tuple[str, str]]  # model in use (or None) → (what makes the image, its weights): conditions table
     resample: Resampler | None = None  # without a model: how the image is brought to the target size
     load: Callable[[str | None], Any] | None = None  # with a model: a hub id or folder (None: the default, loaded once) → the model
     owns: Callable[[Any], bool] = lambda model: False  # whether a loaded model passed in is this upscaler's own
@@ -93,7 +93,7 @@ class UpscalerSpec:
 
 
 def described(made_by: str, weights: str) -> Callable[[Any], tuple[str, str]]:
-    """A ``made_by`` for an upscaler whose description does not depend on the model in use."""
+    """A ``describe`` for an upscaler whose conditions-table row does not depend on the model in use."""
     return lambda model: (made_by, weights)
 
 
