@@ -393,7 +393,7 @@ def _add_book(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("book", help="run the three notebooks with a profile, then build the Jupyter Book")
     p.add_argument("--root", default=".", help="the project checkout to build (default: the current folder)")
     p.add_argument("--profile", default="offline",
-                   help=f"a profile of <root>/profiles/ by name (here: {_names(profile_names())}), or a profile YAML file; "
+                   help=f"a profile of <root>/profiles/ by name (here: {_names(profile_names()) or 'none'}), or a profile YAML file; "
                         "default offline")
     p.add_argument("--results", help="results folder (default: <root>/results/<profile name>)")
     p.add_argument("--skip-notebooks", action="store_true", help="only build the book from the executed notebooks")

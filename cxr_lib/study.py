@@ -43,7 +43,12 @@ from cxr_lib.models.hr_reader import load_reader
 from cxr_lib.models.prompts import STRATEGIES, strategy_table
 from cxr_lib.models.provenance import STAND_IN_LABEL, is_stand_in
 from cxr_lib.models.realesrgan import REAL_ESRGAN, provenance as realesrgan_provenance
-from cxr_lib.models.upscale import CONDITIONS, METHODS, describe_conditions, load_super_resolver  # load_super_resolver: for the notebooks
+from cxr_lib.models.upscale import (  # load_super_resolver: for the notebooks
+    CONDITIONS,
+    METHODS,
+    describe_conditions,
+    load_super_resolver,
+)
 from cxr_lib.models.vlm import GenerationSettings  # for the notebooks
 from cxr_lib.training.cnn import run_training
 
