@@ -20,19 +20,26 @@ from cxr_lib.app.ui import build_app, check_port, launch
 from cxr_lib.data.datasets import data_summary
 from cxr_lib.errors import CxrError, ParameterError
 from cxr_lib.languages import DEFAULT_LANGUAGE, describe as describe_languages
-from cxr_lib.models.endpoint import open_endpoint
+from cxr_lib.models.backends import BACKENDS, backend_name, open_vlm
+from cxr_lib.models.prompts import STRATEGIES
 from cxr_lib.models.provenance import STAND_IN_LABEL
 from cxr_lib.models.stand_ins import build_stand_ins, stand_in_info
+from cxr_lib.models.upscale import CONDITIONS, FINAL_RESIZES, INTERPOLATIONS, METHODS
 from cxr_lib.models.vlm import DEFAULT_MODEL, GenerationSettings
 from cxr_lib.storage import ensure_writable_dir
 from cxr_lib.tooling.bench.report import summary_lines
 from cxr_lib.tooling.bench.run import run_bench
-from cxr_lib.tooling.book import run_book
+from cxr_lib.tooling.book import profile_names, run_book
 from cxr_lib.training import cnn as cnn_training
 from cxr_lib.training.hr_reader import train_reader
 from cxr_lib.training.super_resolver import train_super_resolver
 
 Handler = Callable[[argparse.Namespace], int]
+
+
+def _names(names: Sequence[str]) -> str:
+    """A registry's names for a help text, read when the parser is built."""
+    return ", ".join(names)
 
 
 # --------------------------------------------------------------------------- data
@@ -50,16 +57,16 @@ def _run_data(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- upscale
 def _add_upscale(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("upscale", help="upscale one image (an interpolation, Swin2SR, Real-ESRGAN, or the real HR image) to a file")
+    p = sub.add_parser("upscale", help="upscale one image with any upscaler (or take the real HR image) and write it to a file")
     p.add_argument("--index", type=int, required=True, help="image index in the split (e.g. 22)")
     p.add_argument("--method", default="swin2sr",
-                   help="nearest, bilinear, bicubic, lanczos, swin2sr, swin2sr-cxr (Swin2SR trained here on chest X-rays), "
-                        "realesrgan-x4plus, realesr-animevideov3-x4 (Real-ESRGAN, real weights), or hr (the real 224 image); "
-                        "default swin2sr")
-    p.add_argument("--model", help="Swin2SR hub id or folder (default caidas/swin2SR-classical-sr-x4-64; for swin2sr-cxr, "
-                   "the committed artifacts/swin2sr_cxr)")
+                   help=f"an upscaler: {_names(METHODS)}; or hr (the real 224 image); default swin2sr")
+    p.add_argument("--model", help="the model of an upscaler that has one: a Swin2SR hub id or folder (default "
+                   "caidas/swin2SR-classical-sr-x4-64; for swin2sr-cxr, the committed artifacts/swin2sr_cxr), or a folder "
+                   "of a Real-ESRGAN model's .param/.bin files (default: the wheel's)")
     p.add_argument("--size", type=int, default=224, help="output side in pixels (default 224)")
-    p.add_argument("--final-resize", default="lanczos", help="filter from a learned model's 4x output to --size (default lanczos)")
+    p.add_argument("--final-resize", default="lanczos",
+                   help=f"filter from a model's 4x output to --size: {_names(FINAL_RESIZES)} (default lanczos)")
     p.add_argument("--rgb", action="store_true", help="write three equal channels instead of grayscale")
     p.add_argument("--split", default="test", help="train, val or test (default test)")
     p.add_argument("--data-dir", help="folder holding the data (default: $CXR_DATA_DIR, then ~/.medmnist)")
@@ -80,9 +87,9 @@ def _run_upscale(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- fidelity
 def _add_fidelity(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fidelity", help="PSNR and SSIM of each upscaler against the real high-resolution images")
-    p.add_argument("--methods", default="nearest,bilinear,bicubic,lanczos",
-                   help="comma-separated: nearest, bilinear, bicubic, lanczos, swin2sr, swin2sr-cxr, realesrgan-x4plus, "
-                        "realesr-animevideov3-x4 (default: the four interpolations)")
+    p.add_argument("--methods", default=",".join(INTERPOLATIONS),
+                   help=f"comma-separated upscalers: {_names(METHODS)} (default: those without a model, "
+                        f"{','.join(INTERPOLATIONS)})")
     p.add_argument("--model", help="Swin2SR hub id or folder, for swin2sr (default caidas/swin2SR-classical-sr-x4-64)")
     p.add_argument("--limit", type=int, help="only the first N test images with a reference (default: all)")
     p.add_argument("--sizes", default="224,112", help="comma-separated sides to compare at (default 224,112)")
@@ -120,6 +127,7 @@ def _add_ui(sub: argparse._SubParsersAction) -> None:
                    "the name asked of the server (default: the server's)")
     p.add_argument("--endpoint", help="an OpenAI-compatible server's URL (e.g. http://127.0.0.1:8000/v1: vLLM, "
                    "cxr serve) to make the reports instead of loading the model here; API key from $CXR_ENDPOINT_API_KEY")
+    p.add_argument("--backend", help=_backends_help())
     p.add_argument("--sr-model", help="Swin2SR hub id or folder for the swin2sr upscaler (default: the real one, on first use)")
     p.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
@@ -133,9 +141,8 @@ def _add_ui(sub: argparse._SubParsersAction) -> None:
 def _run_ui(args: argparse.Namespace) -> int:
     check_port(args.host, args.port)  # fail before the model loads
     model = args.model
-    if args.endpoint:  # the server must answer now: an app without its model is no use
-
-        model = open_endpoint(args.endpoint, args.model)
+    if backend_name(args.endpoint, args.backend) != "in-process":  # it must answer now: an app without its model is no use
+        model = open_vlm(args.model, endpoint=args.endpoint, backend=args.backend)
     elif not model:
         raise ParameterError("name the model (--model ID_OR_FOLDER) or a server (--endpoint URL)")
     app = build_app(model, sr_model=args.sr_model, data_dir=args.data_dir,
@@ -211,6 +218,12 @@ def _run_stand_ins(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- report
+def _backends_help() -> str:
+    """What --backend offers: every backend of the registry, and the default."""
+    offered = "; ".join(f"{name}: {backend.summary}" for name, backend in BACKENDS.items())
+    return f"what makes the reports ({offered}); default endpoint with --endpoint, else in-process"
+
+
 def _add_report(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="one case's MedGemma report, its reading and evidence (cached)")
     p.add_argument("--index", type=int, required=True, help="case index in the split (e.g. 22)")
@@ -220,10 +233,11 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--endpoint", help="an OpenAI-compatible server's URL (e.g. http://127.0.0.1:8000/v1: vLLM, "
                    "cxr serve) instead of loading the model here; API key from $CXR_ENDPOINT_API_KEY")
     p.add_argument("--revision", help="hub branch, tag or commit")
-    p.add_argument("--upscaler", default="lanczos", help="image condition: nearest, bilinear, bicubic, lanczos, swin2sr or hr")
+    p.add_argument("--backend", help=_backends_help())
+    p.add_argument("--upscaler", default="lanczos", help=f"image condition: {_names(CONDITIONS)} (default lanczos)")
     p.add_argument("--size", type=int, default=224, help="side of the image shown to the model (default 224)")
-    p.add_argument("--sr-model", help="Swin2SR id or folder for --upscaler swin2sr (default: the real one)")
-    p.add_argument("--prompt", default="structured", help="prompt strategy: reference, zero-shot, radiologist, structured")
+    p.add_argument("--sr-model", help="the model of an --upscaler that has one, as in `cxr upscale --model` (default: its own)")
+    p.add_argument("--prompt", default="structured", help=f"prompt strategy: {_names(STRATEGIES)} (default structured)")
     p.add_argument("--custom-prompt", help="your own instruction text instead of the strategy's")
     p.add_argument("--language", default=DEFAULT_LANGUAGE, help=f"answer language, by code or name: {describe_languages()} "
                    f"(default {DEFAULT_LANGUAGE})")
@@ -250,7 +264,7 @@ def _run_report(args: argparse.Namespace) -> int:
         args.model, args.index, upscaler=args.upscaler, size=args.size, strategy=args.prompt,
         language=args.language, prompt=args.custom_prompt, score=args.score, settings=settings,
         results_dir=args.results, sr_model=args.sr_model, split=args.split, revision=args.revision,
-        device=args.device, load_in_4bit=args.load_in_4bit, endpoint=args.endpoint,
+        device=args.device, load_in_4bit=args.load_in_4bit, endpoint=args.endpoint, backend=args.backend,
     )
     if args.json:
         print(json.dumps(record.to_labelled_dict(), indent=2, ensure_ascii=False))
@@ -355,7 +369,8 @@ def _add_reader(sub: argparse._SubParsersAction) -> None:
     pr = steps.add_parser("predict", help="the reader's test predictions per input (the real original, upscalers)")
     pr.add_argument("--checkpoint", required=True, help="reader folder written by `cxr reader train`")
     pr.add_argument("--inputs", default="hr,lanczos,swin2sr-cxr,realesrgan-x4plus",
-                    help="comma-separated: hr (the real original) and upscalers (default hr,lanczos,swin2sr-cxr,realesrgan-x4plus)")
+                    help=f"comma-separated: hr (the real original) and upscalers ({_names(METHODS)}); "
+                         "default hr,lanczos,swin2sr-cxr,realesrgan-x4plus")
     pr.add_argument("--model", help="Swin2SR hub id or folder for the swin2sr input (default caidas/swin2SR-classical-sr-x4-64)")
     pr.add_argument("--data-dir", help="folder holding the data (default: $CXR_DATA_DIR)")
     pr.add_argument("--out", required=True, help="predictions CSV to write (one row per input and test image)")
@@ -380,7 +395,8 @@ def _add_book(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("book", help="run the three notebooks with a profile, then build the Jupyter Book")
     p.add_argument("--root", default=".", help="the project checkout to build (default: the current folder)")
     p.add_argument("--profile", default="offline",
-                   help="offline (stand-ins, CPU), full (the real models), or a profile YAML file; default offline")
+                   help=f"a profile of <root>/profiles/ by name (here: {_names(profile_names()) or 'none'}), or a profile YAML file; "
+                        "default offline")
     p.add_argument("--results", help="results folder (default: <root>/results/<profile name>)")
     p.add_argument("--skip-notebooks", action="store_true", help="only build the book from the executed notebooks")
     p.add_argument("--no-book", action="store_true", help="only run the notebooks")

@@ -35,16 +35,21 @@ from cxr_lib.data.datasets import (  # load_*: also for the notebooks
     load_split,
 )
 from cxr_lib.data.predictions import read_predictions
-from cxr_lib.errors import DataNotFoundError, ParameterError
+from cxr_lib.errors import CxrError, DataNotFoundError, ParameterError
 from cxr_lib.languages import check_languages, is_right_to_left
 from cxr_lib.models.backends import open_vlm  # for the notebooks
 from cxr_lib.models.cnn import read_threshold
 from cxr_lib.models.endpoint import open_endpoint
 from cxr_lib.models.hr_reader import load_reader
-from cxr_lib.models.prompts import strategy_table
+from cxr_lib.models.prompts import STRATEGIES, strategy_table
 from cxr_lib.models.provenance import STAND_IN_LABEL, is_stand_in
 from cxr_lib.models.realesrgan import REAL_ESRGAN, provenance as realesrgan_provenance
-from cxr_lib.models.upscale import describe_conditions, load_super_resolver  # load_super_resolver: for the notebooks
+from cxr_lib.models.upscale import (  # load_super_resolver: for the notebooks
+    CONDITIONS,
+    METHODS,
+    describe_conditions,
+    load_super_resolver,
+)
 from cxr_lib.models.vlm import GenerationSettings  # for the notebooks
 from cxr_lib.training.cnn import run_training
 
@@ -57,6 +62,37 @@ DEFAULT_VALIDATION = DEFAULT_PREDICTIONS.with_name("predictions_val.csv")
 ERROR_SETS = ("cnn-errors", "cnn-false-positives", "cnn-false-negatives")
 #: Every test case the review sends to the VLM (needs the review cut-off).
 REVIEW_SET = "cnn-review"
+#: The notebooks' parameters that name registry entries, and the names each may take (read at each check).
+REGISTERED_PARAMETERS: dict[str, Sequence[str]] = {
+    "conditions": CONDITIONS, "upscaler": CONDITIONS, "reader_inputs": CONDITIONS, "reader_committed_inputs": CONDITIONS,
+    "fidelity_methods": METHODS, "fidelity_committed_methods": METHODS, "figure_methods": METHODS,
+    "prompt_strategy": STRATEGIES, "strategies": STRATEGIES,
+}
+#: Parameters that name answer languages, by code or name (checked by :func:`cxr_lib.languages.check_languages`).
+LANGUAGE_PARAMETERS = ("language", "languages")
+
+
+def check_registered_parameters(parameters: Mapping[str, Any], where: str = "notebook") -> None:
+    """:class:`ParameterError` when a notebook parameter names an upscaler, prompt strategy or language
+    the registries lack.
+
+    A value of another type is left to the type check (:func:`cxr_lib.tooling.book.check_parameters`).
+    """
+    for name, value in parameters.items():
+        if name in LANGUAGE_PARAMETERS and value is not None:
+            try:
+                check_languages([value] if isinstance(value, str) else value)
+            except CxrError as exc:
+                raise ParameterError(f"{where}: parameter {name!r}: {exc}") from exc
+            continue
+        allowed = REGISTERED_PARAMETERS.get(name)
+        values = [value] if isinstance(value, str) else value
+        if allowed is None or not isinstance(values, list):
+            continue
+        unknown = [item for item in values if item not in allowed]
+        if unknown:
+            raise ParameterError(f"{where}: parameter {name!r} names {unknown[0]!r}, which is not registered: "
+                                 f"choose from {', '.join(allowed)}")
 
 
 def cnn_predictions(
@@ -358,14 +394,16 @@ def hr_availability(predictions: pd.DataFrame, hr: Any) -> pd.DataFrame:
 
 
 def run_prompt_grid(
-    vlm: Any, test: Split, indices: Sequence[int], strategies: Sequence[str], languages: Sequence[str] | None, *,
+    vlm: Any, test: Split, indices: Sequence[int], strategies: Sequence[str] | None, languages: Sequence[str] | None, *,
     settings: Any, results_dir: str | os.PathLike, condition: str = "lanczos",
 ) -> pd.DataFrame:
     """Every prompt strategy × language on a few cases (one upscaler); one row per report.
-    ``languages``: codes or names; ``None``: every registered language (:mod:`cxr_lib.languages`)."""
+    ``strategies``: ``None`` for every registered one; ``languages``: codes or names, ``None`` for every
+    registered language (:mod:`cxr_lib.languages`)."""
 
     codes = check_languages(languages)
     images, truths = case_images(test, indices, condition)
+    strategies = list(STRATEGIES) if strategies is None else strategies
     return runner.run_prompt_grid(vlm, images, truths, strategies=strategies, languages=codes, condition=condition,
                                   settings=settings, results_dir=results_dir)
 

@@ -47,7 +47,7 @@ endpoint_concurrency: int = 8  # requests in flight at once with vlm_endpoint (t
 device: "Optional[str]" = None  # "cuda", "cpu", or None for CUDA when available
 load_in_4bit: bool = False  # 4-bit weights on CUDA (bitsandbytes) for small GPUs
 cases: list = [22, 1, 9]  # test indices to prompt
-strategies: list = ["reference", "zero-shot", "radiologist", "structured"]  # prompt strategies to compare
+strategies: "Optional[list]" = None  # prompt strategies to compare; None: every one of cxr_lib.models.prompts.STRATEGIES
 languages: "Optional[list]" = None  # answer languages (codes or names); None: every language the package speaks
 upscaler: str = "lanczos"  # how the 28×28 image is brought to 224×224
 max_new_tokens: int = 512  # generation budget per report
@@ -67,10 +67,10 @@ display(Markdown(study.model_banner(vlm_model, endpoint=vlm_endpoint)))
 # %% [markdown]
 # ## The prompt strategies
 #
-# `reference` is the reference analysis's prompt, verbatim. `zero-shot` asks for a description with no
-# structure. `radiologist` sets a role and a Findings / Impression structure. `structured` ends the
-# report with a fixed line (`Final answer: PNEUMONIA` or `NORMAL`) that the reader can parse in any
-# language. A non-English prompt adds a line asking for the answer in that language.
+# Each strategy, what it asks for, and its English prompt. `reference` is the reference analysis's
+# prompt, verbatim; `structured` ends the report with a fixed line (`Final answer: PNEUMONIA` or
+# `NORMAL`) that the reader can parse in any language. A non-English prompt adds a line asking for the
+# answer in that language.
 
 # %%
 study.prompt_strategies()

@@ -14,7 +14,7 @@ from cxr_lib.tooling import book
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("name", ["offline", "full"])
+@pytest.mark.parametrize("name", book.profile_names(ROOT))
 def test_shipped_profiles_match_the_notebooks(name: str) -> None:
     profile = book.load_profile(ROOT / "profiles" / f"{name}.yaml")
     subs = {"results": "results/x", "stand_ins": "results/x/stand_ins"}
@@ -22,7 +22,12 @@ def test_shipped_profiles_match_the_notebooks(name: str) -> None:
         parameters = book.notebook_parameters(profile, notebook, subs)
         book.check_parameters(ROOT / "notebooks" / f"{notebook}.ipynb", parameters)
         assert parameters["results_dir"] == "results/x"
-    assert profile.stand_ins is (name == "offline")
+    assert profile.name == name and isinstance(profile.stand_ins, bool)
+
+
+def test_the_offline_profile_is_the_one_with_stand_ins() -> None:
+    shipped = {name: book.load_profile(ROOT / "profiles" / f"{name}.yaml") for name in book.profile_names(ROOT)}
+    assert "offline" in shipped and [name for name, profile in shipped.items() if profile.stand_ins] == ["offline"]
 
 
 def test_notebooks_are_paired_and_thin() -> None:

@@ -25,7 +25,7 @@ def test_reference_prompt_is_verbatim():
 
 
 def test_required_strategies_and_languages():
-    assert {"reference", "zero-shot", "radiologist", "structured"} <= set(STRATEGIES)
+    assert {"reference", "structured", "zero-shot"} <= set(STRATEGIES)  # named by the study, its primary analysis, the app
     # each supported language is checked in its own tests/test_language_<name>.py
 
 
@@ -88,6 +88,21 @@ def test_ui_presets_are_the_reference_four():
     assert len(UI_PRESETS) == 4
     assert "Describe this chest X-ray." in UI_PRESETS.values()
     assert any(text.startswith("Describe the key findings in this medical image.") for text in UI_PRESETS.values())
+
+
+def test_app_menu_is_the_reference_presets_then_every_strategy():
+    from cxr_lib.models.prompts import prompt_presets
+
+    menu = prompt_presets()
+    assert list(menu)[:len(UI_PRESETS)] == list(UI_PRESETS) and set(STRATEGIES) <= set(menu)
+    assert all(menu[name] == strategy.text for name, strategy in STRATEGIES.items())  # one text per strategy
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_a_strategy_with_the_final_line_keeps_it_under_a_custom_prompt(strategy):
+    ending = STRATEGIES[strategy].final_answer_line
+    assert ("Final answer: PNEUMONIA" in build_prompt(strategy)) is ending
+    assert ("Final answer: PNEUMONIA" in build_prompt(strategy, custom="Is this lung clear?")) is ending
 
 
 def test_custom_prompts_are_cleaned_in_the_library():

@@ -62,8 +62,8 @@ def one_line(message: str) -> bool:
 
 def test_registry_names_and_families() -> None:
     assert REAL_ESRGAN == (GENERAL, FAST) == tuple(MODELS)
-    assert METHODS[-2:] == REAL_ESRGAN and {"swin2sr", *REAL_ESRGAN} <= set(LEARNED)
-    assert {UPSCALERS[m].family for m in REAL_ESRGAN} == {"realesrgan"}
+    assert set(REAL_ESRGAN) <= set(METHODS) and {"swin2sr", *REAL_ESRGAN} <= set(LEARNED)
+    assert {UPSCALERS[m].kind for m in REAL_ESRGAN} == {"realesrgan"}
     assert all(UPSCALERS[m].label.startswith("Real-ESRGAN") for m in REAL_ESRGAN)
     assert learned_model("lanczos") is None
 
@@ -251,6 +251,19 @@ def test_cli_upscale_records_the_model(tmp_path: Path, capsys, data_dir) -> None
         assert image.size == (224, 224) and image.mode == "L"
         assert image.text["cxr:model"] == FAST and "sha256:" in image.text["cxr:revision"]
         assert "cxr:stand_in" not in image.text
+
+
+def test_cli_model_option_names_a_folder_of_model_files(tmp_path: Path, capsys, data_dir) -> None:
+    from PIL import Image
+
+    default = ["upscale", "--index", "22", "--method", FAST, "--size", "112"]
+    assert run_cxr(capsys, *default, "--out", str(tmp_path / "wheel.png"))[0] == 0
+    code, _, _ = run_cxr(capsys, *default, "--model", str(realesrgan.wheel_models_dir()), "--out", str(tmp_path / "folder.png"))
+    assert code == 0
+    assert (np.asarray(Image.open(tmp_path / "wheel.png")) == np.asarray(Image.open(tmp_path / "folder.png"))).all()
+    code, _, err = run_cxr(capsys, *default, "--model", str(tmp_path / "empty"), "--out", str(tmp_path / "none.png"))
+    assert code == 2 and err.count("\n") == 1 and f"{FAST}.param and {FAST}.bin not found in {tmp_path / 'empty'}" in err
+    assert not (tmp_path / "none.png").exists()
 
 
 def test_cli_missing_model_files_one_line(tmp_path: Path, capsys, monkeypatch, data_dir, no_cached_models) -> None:

@@ -153,7 +153,7 @@ def test_swin2sr_cxr_is_registered_and_makes_exactly_112(data_dir: Path) -> None
         upscale_batch,
     )
 
-    assert UPSCALERS["swin2sr-cxr"].family == "swin2sr" and "swin2sr-cxr" in LEARNED and "swin2sr-cxr" in CONDITIONS
+    assert UPSCALERS["swin2sr-cxr"].kind == "swin2sr" and "swin2sr-cxr" in LEARNED and "swin2sr-cxr" in CONDITIONS
     model = default_cxr_super_resolver()  # the committed weights
     assert model.model_id == SWIN2SR_CXR_ID and model.revision.startswith("sha256:") and not model.is_stand_in
     low = data.load_split("test").images[:2]

@@ -14,7 +14,21 @@ from cxr_lib.analysis.conditions import condition_images
 from cxr_lib.cli import main
 from cxr_lib.data.images import to_pil
 from cxr_lib.errors import HRUnavailableError, ModelLoadError, UpscaleError
-from cxr_lib.models.upscale import CONDITIONS, INTERPOLATIONS, METHODS, load_super_resolver, upscale, upscale_batch
+from cxr_lib.models.upscale import (
+    CONDITIONS,
+    DEFAULT_FINAL_RESIZE,
+    FINAL_RESIZES,
+    INTERPOLATIONS,
+    LEARNED,
+    METHODS,
+    UPSCALERS,
+    UpscalerSpec,
+    described,
+    describe_conditions,
+    load_super_resolver,
+    upscale,
+    upscale_batch,
+)
 
 NO_REFERENCE = 3  # a test index without a high-resolution counterpart in ../shared/data
 
@@ -36,21 +50,41 @@ def random_image(side: int = 28, seed: int = 0, rgb: bool = False) -> np.ndarray
     return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
 
 
-def test_names() -> None:
-    assert METHODS[:5] == ("nearest", "bilinear", "bicubic", "lanczos", "swin2sr")
-    assert METHODS[-2:] == ("realesrgan-x4plus", "realesr-animevideov3-x4")
-    assert CONDITIONS == METHODS + ("hr",)
+def test_every_name_is_read_from_the_registry() -> None:
+    assert METHODS == tuple(UPSCALERS) and all(spec.name == name for name, spec in UPSCALERS.items())
+    assert CONDITIONS == METHODS + ("hr",) and "hr" not in UPSCALERS
+    # each upscaler either needs a model or not, and the two views split the registry between them
+    assert set(INTERPOLATIONS) == {name for name, spec in UPSCALERS.items() if not spec.needs_model}
+    assert set(LEARNED) == set(METHODS) - set(INTERPOLATIONS)
+    # a final resize is an upscaler without a model that says it may be one
+    assert DEFAULT_FINAL_RESIZE in FINAL_RESIZES and set(FINAL_RESIZES) <= set(INTERPOLATIONS)
+    assert set(FINAL_RESIZES) == {name for name, spec in UPSCALERS.items() if spec.final_resize}
 
 
-def test_registry_maps_each_name_to_its_family() -> None:
-    from cxr_lib.models.upscale import LEARNED, UPSCALERS
+@pytest.mark.parametrize("method", METHODS)
+def test_each_entry_says_how_its_pixels_are_made_and_what_the_table_says(method: str) -> None:
+    spec = UPSCALERS[method]
+    assert (spec.resample is None) is spec.needs_model and (spec.load is None) is not spec.needs_model
+    (row,) = describe_conditions([method])  # nothing is loaded
+    assert row["condition"] == method and row["shown as"] == spec.label
+    assert row["made by"].strip() and row["weights"].strip()
+    assert ("interpolation" in row["weights"]) is not spec.needs_model
 
-    assert tuple(UPSCALERS) == METHODS and all(UPSCALERS[m].name == m for m in METHODS)
-    assert INTERPOLATIONS == ("nearest", "bilinear", "bicubic", "lanczos")
-    assert LEARNED == tuple(m for m in METHODS if m not in INTERPOLATIONS)
-    assert UPSCALERS["swin2sr"].family == "swin2sr"
-    assert [UPSCALERS[m].family for m in ("realesrgan-x4plus", "realesr-animevideov3-x4")] == ["realesrgan", "realesrgan"]
-    assert not any(UPSCALERS[m].learned for m in INTERPOLATIONS) and all(UPSCALERS[m].learned for m in LEARNED)
+
+def test_an_entry_needs_exactly_one_way_to_make_pixels() -> None:
+    table = described("nothing", "—")
+    with pytest.raises(UpscaleError, match="either resample .* or load .*not neither"):
+        UpscalerSpec("none", "none", "interpolation", table)
+    with pytest.raises(UpscaleError, match="not both"):
+        UpscalerSpec("both", "both", "interpolation", table, resample=lambda image, size: image, load=lambda model: None)
+    with pytest.raises(UpscaleError, match="cannot be a final resize"):
+        UpscalerSpec("model", "model", "x", table, load=lambda model: None, final_resize=True)
+
+
+def test_only_final_resize_filters_may_serve_as_one() -> None:
+    refused = next(name for name in METHODS if name not in FINAL_RESIZES)
+    with pytest.raises(UpscaleError, match=f"{refused!r} is not a final-resize filter: expected one of {', '.join(FINAL_RESIZES)}"):
+        upscale(random_image(), "lanczos", 56, final_resize=refused)
 
 
 @pytest.mark.parametrize("method", METHODS)

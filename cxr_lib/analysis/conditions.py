@@ -21,13 +21,10 @@ from cxr_lib.models.provenance import STAND_IN_LABEL
 from cxr_lib.models.upscale import (
     CONDITIONS,
     DEFAULT_FINAL_RESIZE,
-    DEFAULT_SWIN2SR,
-    INTERPOLATIONS,
-    REAL_ESRGAN,
     SuperResolver,
+    check_final_resize,
     check_method,
-    learned_model,
-    load_super_resolver,
+    model_for,
     resize,
     save_image,
     upscale_batch,
@@ -90,18 +87,14 @@ def upscale_index(
     final_resize: str = DEFAULT_FINAL_RESIZE,
     data_dir: str | os.PathLike | None = None,
 ) -> UpscaledCase:
-    """Load one image of a split and show it under ``condition`` (``model`` picks the Swin2SR)."""
+    """Load one image of a split and show it under ``condition`` (``model``: the upscaler's model, else its default)."""
     check_method(condition, CONDITIONS)
-    check_method(final_resize, INTERPOLATIONS)
+    check_final_resize(final_resize)
     data = load_split(split, data_dir=data_dir)
     data.position(index)
     if condition == "hr" and split != "test":
         raise UpscaleError(f"the high-resolution reference covers the test split only, not {split!r}: use --split test")
-    resolver = load_super_resolver(model or DEFAULT_SWIN2SR) if condition == "swin2sr" else None
-    if condition == "swin2sr-cxr":
-        resolver = load_super_resolver(model, method=condition) if model else learned_model(condition)
-    if condition in REAL_ESRGAN:
-        resolver = learned_model(condition)
+    resolver = None if condition == "hr" else model_for(condition, model)
     hr = load_hr_reference(data_dir) if condition == "hr" else None
     image = condition_images(data, [index], condition, size, hr=hr, sr_model=resolver, rgb=rgb,
                              final_resize=final_resize)[0]

@@ -28,7 +28,7 @@ from cxr_lib.errors import ParameterError
 from cxr_lib.models.backends import open_vlm
 from cxr_lib.models.prefix_reuse import generate_with_shared_prefix
 from cxr_lib.models.prompts import build_prompt, language_code
-from cxr_lib.models.upscale import CONDITIONS, check_method, load_super_resolver
+from cxr_lib.models.upscale import CONDITIONS, check_method, model_for
 from cxr_lib.models.vlm import GenerationSettings
 from cxr_lib.progress import progress_bar
 
@@ -267,21 +267,21 @@ def report_for_case(
     device: str | None = None,
     load_in_4bit: bool = False,
     endpoint: str | None = None,
+    backend: str | None = None,
 ) -> Record:
     """One case's report from ``model`` under one image condition, through the cache (``cxr report``).
 
-    The model loads only when the record is not cached. ``sr_model`` is the Swin2SR to use for the
-    ``swin2sr`` condition (default: the real one). ``endpoint``: an OpenAI-compatible server's URL
-    to ask instead (``model`` is then the name asked for, default the server's).
+    The model loads only when the record is not cached. ``sr_model`` is the model (hub id or folder)
+    of an upscaler that has one (default: its own). ``endpoint``: an OpenAI-compatible server's URL
+    to ask instead (``model`` is then the name asked for, default the server's); ``backend`` names
+    another backend of :data:`cxr_lib.models.backends.BACKENDS`.
     """
     check_method(upscaler, CONDITIONS)
     build_prompt(strategy, language, custom=prompt)  # bad prompts fail before any loading
     data = load_split(split)
     data.position(index)  # an index outside the split fails here, before any loading
-    resolver = None
-    if upscaler == "swin2sr" and sr_model is not None:
-        resolver = load_super_resolver(sr_model)
-    vlm = open_vlm(model, endpoint=endpoint, revision=revision, device=device, load_in_4bit=load_in_4bit, lazy=True)
+    resolver = model_for(upscaler, sr_model) if sr_model is not None and upscaler != "hr" else None
+    vlm = open_vlm(model, endpoint=endpoint, backend=backend, revision=revision, device=device, load_in_4bit=load_in_4bit, lazy=True)
     (image,) = condition_images(data, [index], upscaler, size, sr_model=resolver, rgb=True)
     (record,) = collect_records(
         vlm, {index: image}, {index: data.label(index)}, condition=upscaler, strategy=strategy, language=language,

@@ -45,7 +45,7 @@ from cxr_lib.data.images import MAX_FILE_BYTES, load_image_file
 from cxr_lib.data.predictions import read_predictions
 from cxr_lib.errors import CxrError, ImageInputError, ParameterError, ServerError
 from cxr_lib.languages import DEFAULT_LANGUAGE, LANGUAGES, is_right_to_left
-from cxr_lib.models.prompts import UI_PRESETS, build_prompt, clean_prompt, language_code
+from cxr_lib.models.prompts import build_prompt, clean_prompt, language_code, prompt_presets
 from cxr_lib.models.provenance import STAND_IN_LABEL, is_stand_in
 from cxr_lib.models.upscale import (
     DEFAULT_SWIN2SR,
@@ -124,13 +124,13 @@ class AppContext:
 
     @property
     def upscalers(self) -> tuple[str, ...]:
-        """The upscalers offered (all of :data:`cxr_lib.models.upscale.METHODS`)."""
+        """The upscalers offered (every one in the registry, :data:`cxr_lib.models.upscale.UPSCALERS`)."""
         return METHODS
 
     def upscaler_choices(self) -> list[tuple[str, str]]:
         """(shown name, upscaler) for the menu: a stand-in Swin2SR says so, real weights say so."""
         swin2sr_stand_in = bool(self.sr_model) and is_stand_in(self.sr_model)
-        return [(display_name(method, stand_in=method == "swin2sr" and swin2sr_stand_in), method) for method in METHODS]
+        return [(display_name(method, stand_in=method == "swin2sr" and swin2sr_stand_in), method) for method in self.upscalers]
 
     def super_resolver(self) -> "SuperResolver":
         """The Swin2SR model, loaded on first use (the given one, else the default)."""
@@ -542,7 +542,8 @@ def build_app(
     name = vlm.model_id if vlm is not None else str(model)
     ctx = create_context(name, sr_model=sr_model, data_dir=data_dir, predictions_csv=predictions_csv,
                          results_dir=results_dir, vlm=vlm)
-    first_preset = next(iter(UI_PRESETS))
+    presets = prompt_presets()
+    first_preset = next(iter(presets))
 
     with gr.Blocks(title="MedGemma second opinion — PneumoniaMNIST", analytics_enabled=False) as app:
         gr.Markdown("# MedGemma as a second opinion on chest X-rays\n"
@@ -589,8 +590,8 @@ def build_app(
                 case_info = gr.Markdown(elem_id="case-info")
 
             with gr.Column(scale=4):
-                preset = gr.Dropdown(list(UI_PRESETS), value=first_preset, label="Prompt preset", elem_id="preset")
-                prompt = gr.Textbox(UI_PRESETS[first_preset], lines=4, label="Prompt (editable)", elem_id="prompt")
+                preset = gr.Dropdown(list(presets), value=first_preset, label="Prompt preset", elem_id="preset")
+                prompt = gr.Textbox(presets[first_preset], lines=4, label="Prompt (editable)", elem_id="prompt")
                 language = gr.Dropdown(language_choices(), value=DEFAULT_LANGUAGE, label="Answer language", elem_id="language")
                 with gr.Row():
                     sampling = gr.Radio(["greedy", "sampling"], value="greedy", label="Decoding", elem_id="decoding")
@@ -636,9 +637,9 @@ def build_app(
             return SOURCE_UPLOAD if upload_value else SOURCE_DATASET
 
         def fill_preset(name):
-            if name not in UI_PRESETS:
-                raise gr.Error(f"unknown preset {name!r}: choose one of {', '.join(UI_PRESETS)}")
-            return UI_PRESETS[name]
+            if name not in presets:
+                raise gr.Error(f"unknown preset {name!r}: choose one of {', '.join(presets)}")
+            return presets[name]
 
         def language_direction(code):
             rtl = is_right_to_left(code)

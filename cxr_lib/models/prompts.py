@@ -13,6 +13,7 @@ or ``Final answer: NORMAL`` — kept in English in every language so the label r
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 from cxr_lib.errors import PromptError
@@ -34,27 +35,35 @@ STRUCTURED_ENDING = (
     f"or '{FINAL_ANSWER_PREFIX} {FINAL_ANSWER_LABELS[1]}'."
 )
 
-#: Strategy name → what it asks for (the instruction texts are in :data:`STRATEGY_TEXTS`).
-STRATEGIES: dict[str, str] = {
-    "reference": "the reference analysis's prompt, verbatim (lungs, heart, conclude on pneumonia opacities)",
-    "zero-shot": "a bare request to describe the image, no role and no structure",
-    "radiologist": "a radiologist's role and a Findings / Impression report that states whether pneumonia is present",
-    "structured": "a short report ending with a fixed parseable line: 'Final answer: PNEUMONIA' or 'Final answer: NORMAL'",
-}
+@dataclass(frozen=True)
+class PromptStrategy:
+    """A prompt strategy: its name, what it asks for, and its instruction text (in English)."""
 
-#: The instruction text of each strategy.
-STRATEGY_TEXTS: dict[str, str] = {
-    "reference": REFERENCE_PROMPT,
-    "zero-shot": "Describe this chest X-ray.",
-    "radiologist": (
-        "You are an expert radiologist reading a pediatric chest X-ray. Write a concise report with two "
-        "sections. Findings: describe the lungs, the heart and mediastinum, the pleura and the bones. "
-        "Impression: one or two sentences that state whether there is pneumonia."
-    ),
-    "structured": (
-        "Examine this chest X-ray. Briefly describe the lungs and the heart, then state your conclusion. "
-        + STRUCTURED_ENDING
-    ),
+    name: str
+    purpose: str  # what it asks for: the strategies table, help texts
+    text: str  # the instruction the model is given
+    final_answer_line: bool = False  # ends with the fixed parseable line (a custom prompt under it gets it too)
+
+
+#: The registry: every prompt strategy by name, in display order. Adding one is adding its entry here.
+STRATEGIES: dict[str, PromptStrategy] = {
+    strategy.name: strategy
+    for strategy in (
+        PromptStrategy("reference", "the reference analysis's prompt, verbatim (lungs, heart, conclude on pneumonia opacities)",
+                       REFERENCE_PROMPT),
+        PromptStrategy("zero-shot", "a bare request to describe the image, no role and no structure", "Describe this chest X-ray."),
+        PromptStrategy(
+            "radiologist", "a radiologist's role and a Findings / Impression report that states whether pneumonia is present",
+            "You are an expert radiologist reading a pediatric chest X-ray. Write a concise report with two "
+            "sections. Findings: describe the lungs, the heart and mediastinum, the pleura and the bones. "
+            "Impression: one or two sentences that state whether there is pneumonia.",
+        ),
+        PromptStrategy(
+            "structured", "a short report ending with a fixed parseable line: 'Final answer: PNEUMONIA' or 'Final answer: NORMAL'",
+            "Examine this chest X-ray. Briefly describe the lungs and the heart, then state your conclusion. " + STRUCTURED_ENDING,
+            final_answer_line=True,
+        ),
+    )
 }
 
 #: The reference UI's four preset prompts, verbatim (name → text).
@@ -67,11 +76,16 @@ UI_PRESETS: dict[str, str] = {
         "3) Recommended next steps."
     ),
     "radiology report": "Generate a comprehensive radiology report including: findings, impression, and main diagnosis.",
-    "zero-shot": "Describe this chest X-ray.",
+    "zero-shot": STRATEGIES["zero-shot"].text,
 }
 
 #: The yes/no question used for answer scoring (:meth:`cxr_lib.models.vlm.VLM.score`).
 SCORE_QUESTION = "Does this chest X-ray show pneumonia? Answer with one word: yes or no."
+
+
+def prompt_presets() -> dict[str, str]:
+    """The app's prompt menu, name → text: the reference UI's presets, then every strategy not among them."""
+    return {**UI_PRESETS, **{name: strategy.text for name, strategy in STRATEGIES.items() if name not in UI_PRESETS}}
 
 
 def check_strategy(strategy: str) -> str:
@@ -111,15 +125,15 @@ def build_prompt(strategy: str, language: str = "en", custom: str | None = None)
     """The prompt text for a strategy and language.
 
     ``custom`` replaces the strategy's instruction (e.g. a prompt edited in the UI); the language
-    line is still added, and for ``structured`` the final-line instruction is kept.
+    line is still added, and under a strategy with the final answer line (``structured``) its instruction is kept.
     """
-    check_strategy(strategy)
+    chosen = STRATEGIES[check_strategy(strategy)]
     if custom is not None:
         base = clean_prompt(custom)
-        if strategy == "structured" and FINAL_ANSWER_PREFIX not in base:
+        if chosen.final_answer_line and FINAL_ANSWER_PREFIX not in base:
             base += " " + STRUCTURED_ENDING
     else:
-        base = STRATEGY_TEXTS[strategy]
+        base = chosen.text
     extra = language_line(language, strategy)
     return f"{base}\n{extra}" if extra else base
 
@@ -140,4 +154,4 @@ def build_messages(prompt: str, image: Any | None = None) -> list[dict]:
 
 def strategy_table() -> list[tuple[str, str, str]]:
     """(name, description, English prompt text) for every strategy, for docs and notebooks."""
-    return [(name, STRATEGIES[name], STRATEGY_TEXTS[name]) for name in STRATEGIES]
+    return [(strategy.name, strategy.purpose, strategy.text) for strategy in STRATEGIES.values()]

