@@ -98,7 +98,7 @@ def check_strategy(strategy: str) -> str:
 def language_line(language: str, strategy: str | None = None) -> str:
     """The line a language (code or name) adds to a prompt: its ``prompt_line`` ("" for English)."""
     line = get_language(language).prompt_line
-    if line and strategy == "structured":
+    if line and strategy in STRATEGIES and STRATEGIES[strategy].final_answer_line:
         line += f" Keep the final line in English, exactly '{FINAL_ANSWER_PREFIX} PNEUMONIA' or '{FINAL_ANSWER_PREFIX} NORMAL'."
     return line
 
