@@ -164,3 +164,44 @@ def test_notebook_run_with_no_data_and_download_off_stops_with_one_line(tmp_path
     assert len(errors) == 1 and errors[0].ename == "DataNotFoundError"
     assert errors[0].traceback == [f"DataNotFoundError: {errors[0].evalue}"]
     assert not any((tmp_path / "empty").iterdir()) and not (tmp_path / "home" / ".medmnist").exists()
+
+
+# --------------------------------------------------------------------------- MedMNIST+'s own 224×224 file
+
+
+@pytest.fixture(scope="module")
+def medmnist_224(hr) -> datasets.HRReference:
+    """A high-resolution reference read from MedMNIST+'s ``pneumoniamnist_224.npz`` (``official``), for three
+    test images (their pixels here come from the local subset; only where they came from matters)."""
+    rows = [hr.available().index(i) for i in hr.available()[:3]]
+    return datasets.HRReference(hr.images[rows], hr.test_index[rows], Path("pneumoniamnist_224.npz"), True)
+
+
+def test_committed_fidelity_is_computed_now_on_medmnist_224(test_split, hr, medmnist_224) -> None:
+    from cxr_lib.analysis.fidelity import combined_scores
+    from cxr_lib.errors import DataError
+
+    committed = "artifacts/fidelity/fidelity_realesrgan.csv"  # scored on the 555-image subset
+    subset_like = datasets.HRReference(medmnist_224.images, medmnist_224.test_index, medmnist_224.path, False)
+    with pytest.raises(DataError, match="which has no real high-resolution image here"):
+        combined_scores(test_split, subset_like, ["lanczos"], committed, ["realesr-animevideov3-x4"])
+    table, note = combined_scores(test_split, medmnist_224, ["lanczos"], committed, ["realesr-animevideov3-x4"])
+    assert set(table["method"]) == {"lanczos", "realesr-animevideov3-x4"}
+    assert sorted(set(table["index"])) == medmnist_224.available()
+    assert table["ms_per_image"].notna().all()  # computed here, not read
+    assert "was made on the high-resolution test subset, not on MedMNIST+'s 224×224 file" in note
+
+
+def test_committed_reader_predictions_are_made_now_on_medmnist_224(test_split, medmnist_224) -> None:
+    from cxr_lib.analysis.reader import combined_predictions
+    from cxr_lib.errors import PredictionsError
+    from cxr_lib.models.hr_reader import load_reader
+
+    reader = load_reader("artifacts/hr_reader")
+    committed = "artifacts/hr_reader/predictions_test.csv"  # the 555 images of the subset
+    subset_like = datasets.HRReference(medmnist_224.images, medmnist_224.test_index, medmnist_224.path, False)
+    with pytest.raises(PredictionsError, match="do not cover the 3 test images"):
+        combined_predictions(reader, test_split, subset_like, ["hr"], committed, ["lanczos"], spot_check=0)
+    frame, note = combined_predictions(reader, test_split, medmnist_224, ["hr"], committed, ["lanczos"], spot_check=0)
+    assert sorted(set(frame["input"])) == ["hr", "lanczos"] and len(frame) == 2 * 3
+    assert note.startswith("Predicted now: hr, lanczos.") and "not on MedMNIST+'s 224×224 file" in note
