@@ -63,7 +63,7 @@ max_new_tokens: int = 1024  # generation budget; cut-off reports are counted, no
 batch_size: int = 4  # images per generation batch
 score: bool = True  # also score P(pneumonia) from the yes/no answer's logits
 seed: int = 0  # the one seed: case-set samples and caps, bootstrap resamples, generation
-repository: "Optional[str]" = None  # GitHub OWNER/NAME@BRANCH that Colab installs this package from; None: the one Colab opened this notebook from (cxr book sets it)
+repository: "Optional[str]" = None  # the GitHub repository (owner/name@branch) Colab installs this package from; None: the one Colab opened this notebook from (cxr book sets it)
 
 # %% tags=["remove-cell"]
 # In Colab: install this package on Colab's own torch, from `repository`, else from the GitHub repository and branch
@@ -72,7 +72,7 @@ import json, os, re, subprocess, sys, urllib.parse, urllib.request  # noqa: E401
 if "google.colab" in sys.modules and not repository:
     session = json.load(urllib.request.urlopen(f"http://{os.environ['COLAB_JUPYTER_IP']}:{os.environ.get('KMP_TARGET_PORT', '9000')}/api/sessions"))
     opened = re.search(r"github(?:\.com)?/([^/]+/[^/]+)/blob/(.+)/notebooks/", urllib.parse.unquote(session[0]["path"]))
-    repository = "@".join(opened.groups()) if opened else sys.exit("Colab did not open this notebook from GitHub: set repository = 'OWNER/NAME@BRANCH' in the parameters")
+    repository = "@".join(opened.groups()) if opened else sys.exit("Colab did not open this notebook from GitHub: set repository = 'owner/name@branch' in the parameters")
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"cxr_lib[notebooks,gpu] @ git+https://github.com/{repository}"], check=True)
 
