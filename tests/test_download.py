@@ -81,6 +81,14 @@ def test_download_fetches_both_files_through_medmnist(fresh_runtime: Path, medmn
     assert len(medmnist_server.calls) == 2
 
 
+def test_cxr_data_download_fetches_both_files(fresh_runtime: Path, medmnist_server: FakeMedMNISTServer) -> None:
+    """What `make data` runs (`cxr data --download`) on a runner with no data folder."""
+    lines = datasets.data_summary(download=True)
+    assert [call["filename"] for call in medmnist_server.calls] == ["pneumoniamnist.npz", "pneumoniamnist_224.npz"]
+    assert lines[2] == "test: 624 images (312 normal / 312 pneumonia)"  # the fake file's labels alternate
+    assert lines[-1] == "high-resolution reference: 624 test images have one (official MedMNIST+ 224, ~/.medmnist/pneumoniamnist_224.npz)"
+
+
 def test_download_fetches_only_what_is_missing(fresh_runtime: Path, medmnist_server: FakeMedMNISTServer, data_dir: Path) -> None:
     assert datasets.fetch_missing(data_dir, download=True, hr_reference=True) == []  # the 28×28 file and the HR subset
     (fresh_runtime / "pneumoniamnist.npz").symlink_to(data_dir / "pneumoniamnist.npz")
