@@ -14,13 +14,15 @@ endif
 export CXR_DATA_DIR
 export PYTHONHASHSEED := 0
 
-.PHONY: install test test-fast book demo browser tokenizer check-transformers-floor clean help
+.PHONY: install test test-fast book demo data rerun browser tokenizer check-transformers-floor clean help
 
 help:
 	@echo "make book  - run the three notebooks (full profile: real models) and build the Jupyter Book"
 	@echo "make demo  - the same with the offline profile (stand-in models, local data, CPU-sized)"
 	@echo "make test  - install if needed, then run the whole test suite"
 	@echo "make check-transformers-floor - the VLM tests against the oldest transformers pyproject.toml allows"
+	@echo "make data  - download PneumoniaMNIST and MedMNIST+ at 224 with medmnist (where no data folder has them)"
+	@echo "make rerun - one notebook with a profile and parameters: NOTEBOOK=02_super_resolution PARAMETERS='max_new_tokens: 64'"
 
 install: $(STAMP)
 
@@ -67,6 +69,18 @@ book: install
 
 demo: install tokenizer
 	$(VENV)/bin/cxr book --root . --profile offline --results $(RESULTS)/offline
+
+# A machine with no data folder (CI, a GPU box, a fresh clone): PneumoniaMNIST (28×28) and MedMNIST+ at
+# 224, downloaded with medmnist into ~/.medmnist unless a data folder already holds them.
+data: install
+	$(VENV)/bin/cxr data --download
+
+# One notebook rerun, as CI's reruns workflow runs it: NOTEBOOK, PROFILE (default offline), PARAMETERS (a
+# YAML mapping over the profile's) and OUT (default runs/NOTEBOOK) come from the environment or the make
+# command line. The shell expands them inside quotes ($$NAME), so a value is never pasted into the recipe
+# as code. The executed notebook is in OUT even when the run fails.
+rerun: install tokenizer
+	$(VENV)/bin/cxr rerun "$$NOTEBOOK" --profile "$${PROFILE:-offline}" --parameters "$${PARAMETERS:-}" --out "$${OUT:-runs/$$NOTEBOOK}"
 
 clean:
 	rm -rf _build $(RESULTS)

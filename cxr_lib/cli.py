@@ -29,7 +29,8 @@ from cxr_lib.models.vlm import DEFAULT_MODEL, GenerationSettings
 from cxr_lib.storage import ensure_writable_dir
 from cxr_lib.tooling.bench.report import summary_lines
 from cxr_lib.tooling.bench.run import run_bench
-from cxr_lib.tooling.book import profile_names, run_book
+from cxr_lib.tooling.book import NOTEBOOKS, profile_names, run_book
+from cxr_lib.tooling.reruns import rerun
 from cxr_lib.training import cnn as cnn_training
 from cxr_lib.training.hr_reader import train_reader
 from cxr_lib.training.super_resolver import train_super_resolver
@@ -410,8 +411,26 @@ def _run_book(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- rerun
+def _add_rerun(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("rerun", help="run one notebook with a profile and parameters of your own, into a folder of its own")
+    p.add_argument("notebook", help=f"one of {_names(NOTEBOOKS)}")
+    p.add_argument("--profile", default="offline",
+                   help=f"a profile of <root>/profiles/ by name (here: {_names(profile_names()) or 'none'}), or a profile YAML file; "
+                        "default offline")
+    p.add_argument("--parameters", help="a YAML mapping of notebook parameters over the profile's, e.g. 'max_new_tokens: 64'")
+    p.add_argument("--out", help="folder for the executed notebook and its results (default: runs/NOTEBOOK)")
+    p.add_argument("--root", default=".", help="the project checkout (default: the current folder)")
+    p.set_defaults(handler=_run_rerun)
+
+
+def _run_rerun(args: argparse.Namespace) -> int:
+    rerun(args.root, args.notebook, args.profile, args.parameters, args.out)
+    return 0
+
+
 # --------------------------------------------------------------------------- parser and entry point
-COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [_add_data, _add_upscale, _add_fidelity, _add_ui, _add_bench, _add_serve, _add_stand_ins, _add_report, _add_baseline, _add_sr, _add_reader, _add_book]
+COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [_add_data, _add_upscale, _add_fidelity, _add_ui, _add_bench, _add_serve, _add_stand_ins, _add_report, _add_baseline, _add_sr, _add_reader, _add_book, _add_rerun]
 
 
 def build_parser() -> argparse.ArgumentParser:

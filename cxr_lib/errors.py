@@ -1,7 +1,7 @@
 """Exceptions for expected failures: each message says what is wrong and how to fix it.
 
-The CLI prints a :class:`CxrError` as one line and exits non-zero; anything else is a bug
-and keeps its traceback.
+The CLI prints a :class:`CxrError` as one line and exits non-zero, and a notebook shows it as one
+line; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -11,6 +11,11 @@ class CxrError(Exception):
     """Base class for errors a user can fix (bad input, missing data or model, bad settings)."""
 
     exit_code = 2
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for it in a notebook: the one line, no traceback (IPython's hook for
+        exceptions that format themselves; the cell still fails and a run stops there)."""
+        return [f"{type(self).__name__}: {self}"]
 
 
 class DataError(CxrError):

@@ -457,6 +457,16 @@ def example_report(grid: pd.DataFrame, language: str = "ar", strategy: str = "st
 # --------------------------------------------------------------------------- data, CNN and readings (notebooks 1 and 2)
 
 
+def fetch_data(data_dir: str | os.PathLike | None = None, download: bool | None = None,
+               hr_reference: bool = False) -> None:
+    """Every notebook's first step: download with medmnist what the run needs and cannot find, when the
+    ``download`` parameter allows it (None: in Colab only); one line per file fetched
+    (:func:`cxr_lib.data.datasets.fetch_missing`)."""
+
+    for path in datasets.fetch_missing(data_dir, download, hr_reference):
+        print(f"downloaded {datasets.display_path(path)} with medmnist")
+
+
 def data_summary(data_dir: str | os.PathLike | None = None) -> str:
     """Markdown: each split, where it was read from, and the high-resolution reference."""
 

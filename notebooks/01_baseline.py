@@ -16,7 +16,8 @@
 # %% [markdown]
 # # Baseline: where the CNN fails, and what MedGemma says there
 #
-# **[Open in Colab](https://colab.research.google.com/github/OWNER/cxr-second-opinion/blob/main/notebooks/01_baseline.ipynb)** (GPU runtime; see Reproduce)
+# **Run it in Colab:** the book's launch button (the rocket at the top of the page) opens this notebook from the
+# repository the book was built from; choose a GPU runtime, log in to Hugging Face and run all (see Reproduce).
 #
 # A MaxViT classifier reads PneumoniaMNIST chest X-rays well, but not perfectly. This notebook asks
 # whether a medical vision-language model, MedGemma 1.5 4B-IT, can act as a **second opinion** on the
@@ -39,14 +40,9 @@
 # **Prerequisites.** A GPU and a Hugging Face login with access to MedGemma for real results (see
 # Reproduce); the offline profile runs everything with stand-in models on a CPU.
 
-# %% tags=["remove-cell"]
-# On Colab: install the package on top of Colab's own torch (nothing happens elsewhere).
-import subprocess, sys  # noqa: E401
-if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cxr_lib[ui,notebooks] @ git+https://github.com/OWNER/cxr-second-opinion"], check=True)
-
 # %% tags=["parameters"]
 data_dir: "Optional[str]" = None  # PneumoniaMNIST folder; None: $CXR_DATA_DIR, then ~/.medmnist
+download: "Optional[bool]" = None  # fetch missing data (PneumoniaMNIST) with medmnist into ~/.medmnist; None: in Colab only
 results_dir: str = "results/notebooks"  # records cache, predictions and figures go here
 cnn_predictions: str = "artifacts/baseline/predictions_test.csv"  # the committed CNN run (real MaxViT)
 cnn_validation: str = "artifacts/baseline/predictions_val.csv"  # the same run on validation (checkpoint.json beside it): chooses the review cut-off
@@ -67,6 +63,18 @@ max_new_tokens: int = 1024  # generation budget; cut-off reports are counted, no
 batch_size: int = 4  # images per generation batch
 score: bool = True  # also score P(pneumonia) from the yes/no answer's logits
 seed: int = 0  # the one seed: case-set samples and caps, bootstrap resamples, generation
+repository: "Optional[str]" = None  # the GitHub repository (owner/name@branch) Colab installs this package from; None: the one Colab opened this notebook from (cxr book sets it)
+
+# %% tags=["remove-cell"]
+# In Colab: install this package on Colab's own torch, from `repository`, else from the GitHub repository and branch
+# Colab opened this notebook from (the path of its Jupyter session names them). Nothing happens elsewhere.
+import json, os, re, subprocess, sys, urllib.parse, urllib.request  # noqa: E401
+if "google.colab" in sys.modules and not repository:
+    session = json.load(urllib.request.urlopen(f"http://{os.environ['COLAB_JUPYTER_IP']}:{os.environ.get('KMP_TARGET_PORT', '9000')}/api/sessions"))
+    opened = re.search(r"github(?:\.com)?/([^/]+/[^/]+)/blob/(.+)/notebooks/", urllib.parse.unquote(session[0]["path"]))
+    repository = "@".join(opened.groups()) if opened else sys.exit("Colab did not open this notebook from GitHub: set repository = 'owner/name@branch' in the parameters")
+if "google.colab" in sys.modules:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"cxr_lib[notebooks,gpu] @ git+https://github.com/{repository}"], check=True)
 
 # %%
 import pandas as pd
@@ -75,6 +83,7 @@ from IPython.display import Markdown, display
 from cxr_lib import study
 from cxr_lib.analysis import plots, reference
 
+study.fetch_data(data_dir, download)  # the data, downloaded when `download` allows it
 pd.set_option("display.max_colwidth", 120)
 display(Markdown(study.model_banner(vlm_model, endpoint=vlm_endpoint)))
 

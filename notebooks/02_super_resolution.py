@@ -16,7 +16,8 @@
 # %% [markdown]
 # # Super-resolution: does Swin2SR help MedGemma, or make it see things?
 #
-# **[Open in Colab](https://colab.research.google.com/github/OWNER/cxr-second-opinion/blob/main/notebooks/02_super_resolution.ipynb)** (GPU runtime; see Reproduce)
+# **Run it in Colab:** the book's launch button (the rocket at the top of the page) opens this notebook from the
+# repository the book was built from; choose a GPU runtime, log in to Hugging Face and run all (see Reproduce).
 #
 # A 28×28 chest X-ray holds very little. An AI super-resolution model (Swin2SR, ×4) can make it look
 # sharper, but sharpness it invents is not anatomy. This notebook measures both sides: how close each
@@ -36,14 +37,9 @@
 # input; 4) MedGemma under Lanczos, Swin2SR, Real-ESRGAN and the real image, on the same cases; 5)
 # paired tests; 6) the reference analysis's claim; 7) summary.
 
-# %% tags=["remove-cell"]
-# On Colab: install the package on top of Colab's own torch (nothing happens elsewhere).
-import subprocess, sys  # noqa: E401
-if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cxr_lib[ui,notebooks,sr] @ git+https://github.com/OWNER/cxr-second-opinion"], check=True)
-
 # %% tags=["parameters"]
 data_dir: "Optional[str]" = None  # PneumoniaMNIST folder; None: $CXR_DATA_DIR, then ~/.medmnist
+download: "Optional[bool]" = None  # fetch missing data (PneumoniaMNIST and MedMNIST+ at 224) with medmnist into ~/.medmnist; None: in Colab only
 results_dir: str = "results/notebooks"  # records cache and figures go here
 cnn_predictions: str = "artifacts/baseline/predictions_test.csv"  # the committed CNN run (real MaxViT)
 vlm_model: str = "google/medgemma-1.5-4b-it"  # hub id or a local folder (a stand-in in the offline profile)
@@ -75,6 +71,18 @@ max_new_tokens: int = 1024  # generation budget; cut-off reports are counted
 batch_size: int = 4  # images per generation batch
 score: bool = True  # also score P(pneumonia) from the yes/no answer's logits
 seed: int = 0  # seeds for sampling case sets
+repository: "Optional[str]" = None  # the GitHub repository (owner/name@branch) Colab installs this package from; None: the one Colab opened this notebook from (cxr book sets it)
+
+# %% tags=["remove-cell"]
+# In Colab: install this package on Colab's own torch, from `repository`, else from the GitHub repository and branch
+# Colab opened this notebook from (the path of its Jupyter session names them). Nothing happens elsewhere.
+import json, os, re, subprocess, sys, urllib.parse, urllib.request  # noqa: E401
+if "google.colab" in sys.modules and not repository:
+    session = json.load(urllib.request.urlopen(f"http://{os.environ['COLAB_JUPYTER_IP']}:{os.environ.get('KMP_TARGET_PORT', '9000')}/api/sessions"))
+    opened = re.search(r"github(?:\.com)?/([^/]+/[^/]+)/blob/(.+)/notebooks/", urllib.parse.unquote(session[0]["path"]))
+    repository = "@".join(opened.groups()) if opened else sys.exit("Colab did not open this notebook from GitHub: set repository = 'owner/name@branch' in the parameters")
+if "google.colab" in sys.modules:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"cxr_lib[notebooks,sr,gpu] @ git+https://github.com/{repository}"], check=True)
 
 # %%
 import pandas as pd
@@ -83,6 +91,7 @@ from IPython.display import Markdown, display
 from cxr_lib import study
 from cxr_lib.analysis import evaluate, plots, reference
 
+study.fetch_data(data_dir, download, hr_reference=True)  # the data, downloaded when `download` allows it
 pd.set_option("display.max_colwidth", 120)
 display(Markdown(study.models_banner(vlm_model, sr_model, [*conditions, *fidelity_methods, *fidelity_committed_methods, *figure_methods],
                                      endpoint=vlm_endpoint)))

@@ -16,7 +16,8 @@
 # %% [markdown]
 # # Interactive prompting: strategies, languages, and the app
 #
-# **[Open in Colab](https://colab.research.google.com/github/OWNER/cxr-second-opinion/blob/main/notebooks/03_prompting.ipynb)** (GPU runtime; see Reproduce)
+# **Run it in Colab:** the book's launch button (the rocket at the top of the page) opens this notebook from the
+# repository the book was built from; choose a GPU runtime, log in to Hugging Face and run all (see Reproduce).
 #
 # How much does MedGemma's answer depend on how it is asked? This notebook runs every prompt strategy
 # in several languages — Arabic included — on a few cases, reads each report with the same
@@ -31,14 +32,9 @@
 # **Overview.** 1) the prompt strategies; 2) the grid of readings; 3) a report in Arabic, right to
 # left; 4) the app; 5) summary.
 
-# %% tags=["remove-cell"]
-# On Colab: install the package on top of Colab's own torch (nothing happens elsewhere).
-import subprocess, sys  # noqa: E401
-if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cxr_lib[ui,notebooks] @ git+https://github.com/OWNER/cxr-second-opinion"], check=True)
-
 # %% tags=["parameters"]
 data_dir: "Optional[str]" = None  # PneumoniaMNIST folder; None: $CXR_DATA_DIR, then ~/.medmnist
+download: "Optional[bool]" = None  # fetch missing data (PneumoniaMNIST) with medmnist into ~/.medmnist; None: in Colab only
 results_dir: str = "results/notebooks"  # records cache goes here
 vlm_model: str = "google/medgemma-1.5-4b-it"  # hub id or a local folder (a stand-in in the offline profile)
 vlm_revision: "Optional[str]" = None  # hub commit to pin; None: the latest, recorded with each result
@@ -54,6 +50,18 @@ max_new_tokens: int = 512  # generation budget per report
 seed: int = 0  # sampling seed (decoding is greedy by default)
 launch_app: bool = False  # start the Gradio app (blocks the notebook; keep False under papermill)
 app_port: int = 7860  # port for the app on 127.0.0.1
+repository: "Optional[str]" = None  # the GitHub repository (owner/name@branch) Colab installs this package from; None: the one Colab opened this notebook from (cxr book sets it)
+
+# %% tags=["remove-cell"]
+# In Colab: install this package on Colab's own torch, from `repository`, else from the GitHub repository and branch
+# Colab opened this notebook from (the path of its Jupyter session names them). Nothing happens elsewhere.
+import json, os, re, subprocess, sys, urllib.parse, urllib.request  # noqa: E401
+if "google.colab" in sys.modules and not repository:
+    session = json.load(urllib.request.urlopen(f"http://{os.environ['COLAB_JUPYTER_IP']}:{os.environ.get('KMP_TARGET_PORT', '9000')}/api/sessions"))
+    opened = re.search(r"github(?:\.com)?/([^/]+/[^/]+)/blob/(.+)/notebooks/", urllib.parse.unquote(session[0]["path"]))
+    repository = "@".join(opened.groups()) if opened else sys.exit("Colab did not open this notebook from GitHub: set repository = 'owner/name@branch' in the parameters")
+if "google.colab" in sys.modules:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"cxr_lib[ui,notebooks,sr,gpu] @ git+https://github.com/{repository}"], check=True)
 
 # %%
 import pandas as pd
@@ -61,6 +69,7 @@ from IPython.display import HTML, Markdown, display
 
 from cxr_lib import study
 
+study.fetch_data(data_dir, download)  # the data, downloaded when `download` allows it
 pd.set_option("display.max_colwidth", 160)
 display(Markdown(study.model_banner(vlm_model, endpoint=vlm_endpoint)))
 

@@ -23,6 +23,9 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 TOOL_CACHES = {".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints"}
 #: A token-shaped value put in the environment of the offline book build (built here, never committed).
 FAKE_TOKEN = "hf_" + "FAKEtoken" * 4 + "00"
+#: The GitHub repository and branch the offline book is built as if from (GitHub Actions' variables,
+#: made up): every Colab button and install cell of the book must name them, and nothing else.
+MADE_UP_REPOSITORY, MADE_UP_BRANCH = "made-up-owner/made-up-fork", "made-up-branch"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -155,7 +158,8 @@ def run_book(root: Path, results: Path, env: dict[str, str], *extra: str) -> sub
 
 @dataclass(frozen=True)
 class BuiltBook:
-    """A copy of the project whose offline book was built by ``cxr book``, with a token in the environment."""
+    """A copy of the project whose offline book was built by ``cxr book``, with a token in the environment
+    and a made-up GitHub repository (:data:`MADE_UP_REPOSITORY`) as the one it is published from."""
 
     root: Path
     results: Path
@@ -175,7 +179,10 @@ class BuiltBook:
 def offline_book(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> BuiltBook:
     """The offline profile run end to end (notebooks and book) on a copy of the project, once per session."""
     root = copy_project(tmp_path_factory.mktemp("book") / "project")
-    env = {**os.environ, "HF_TOKEN": FAKE_TOKEN, "HUGGING_FACE_HUB_TOKEN": FAKE_TOKEN}
+    env = {**os.environ, "HF_TOKEN": FAKE_TOKEN, "HUGGING_FACE_HUB_TOKEN": FAKE_TOKEN,
+           "GITHUB_REPOSITORY": MADE_UP_REPOSITORY, "GITHUB_REF_NAME": MADE_UP_BRANCH}
+    for setting in ("CXR_REPOSITORY", "GITHUB_REF", "GITHUB_BASE_REF"):  # only the made-up repository names one
+        env.pop(setting, None)
     results = root / "results" / "offline"
     before = snapshot(data_dir)
     finished = run_book(root, results, env)

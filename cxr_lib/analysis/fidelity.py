@@ -531,6 +531,9 @@ def combined_scores(
     ``committed`` CSV (checked by :func:`load_committed`), and one line of Markdown saying which is which.
 
     A method may be in one list only; ``committed_methods`` without a ``committed`` file is an error.
+    Against MedMNIST+'s own 224×224 file (``hr.official``: a fresh runtime's download) the committed
+    methods are computed now as well: committed tables are scored against the high-resolution test
+    subset, other images of the same X-rays.
     """
 
     both = sorted(set(methods) & set(committed_methods))
@@ -538,9 +541,13 @@ def combined_scores(
         raise ParameterError(f"{', '.join(both)} is both computed now and read from a file: list each method once")
     if committed_methods and not committed:
         raise ParameterError(f"no committed fidelity table for {', '.join(committed_methods)}: set the file, or compute them now")
+    recomputed = list(committed_methods) if hr.official else []
+    methods, committed_methods = [*methods, *recomputed], [m for m in committed_methods if m not in recomputed]
     indices = hr.available(split.indices) if indices is None else [int(i) for i in indices]
     parts = [fidelity_table(split, hr, methods, indices, sizes, sr_model)] if methods else []
     note = f"Computed now: {', '.join(display_name(m) for m in methods) or 'none'}."
+    if recomputed:
+        note += f" ({', '.join(map(display_name, recomputed))} too: `{committed}` was made on the high-resolution test subset, not on MedMNIST+'s 224×224 file.)"
     if committed_methods:
         read = load_committed(committed, split, hr, committed_methods, indices, sizes, spot_check)
         parts.append(read)

@@ -162,14 +162,19 @@ def combined_predictions(reader: Reader, test: "Split", hr: "HRReference", live:
                          committed: str | os.PathLike | None = None, committed_inputs: Sequence[str] = (),
                          spot_check: int = 2, sr_model: Any = None) -> tuple[pd.DataFrame, str]:
     """Predictions for ``live`` inputs made now and ``committed_inputs`` read from ``committed`` (checked),
-    and one line of Markdown saying which is which."""
+    and one line of Markdown saying which is which. Against MedMNIST+'s own 224×224 file (``hr.official``)
+    the committed inputs are predicted now as well: committed predictions cover the high-resolution test subset."""
     both = sorted(set(live) & set(committed_inputs))
     if both:
         raise ParameterError(f"{', '.join(both)} is both predicted now and read from a file: list each input once")
     if committed_inputs and not committed:
         raise ParameterError(f"no committed reader predictions for {', '.join(committed_inputs)}: set the file, or predict them now")
+    recomputed = list(committed_inputs) if hr.official else []
+    live, committed_inputs = [*live, *recomputed], [i for i in committed_inputs if i not in recomputed]
     parts = [predict_inputs(reader, test, hr, live, sr_model=sr_model)] if live else []
     note = f"Predicted now: {', '.join(live) or 'none'}."
+    if recomputed:
+        note += f" ({', '.join(recomputed)} too: `{Path(committed).as_posix()}` was made on the high-resolution test subset, not on MedMNIST+'s 224×224 file.)"
     if "swin2sr" in [*live, *committed_inputs] and getattr(sr_model, "is_stand_in", False):
         note += f" The swin2sr input comes from a STAND-IN: {STAND_IN_LABEL}."
     if committed_inputs:

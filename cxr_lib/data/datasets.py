@@ -5,13 +5,15 @@ Named case sets of test images are in :mod:`cxr_lib.data.cases`.
 Dataset facts (label names, split sizes, MD5 sums, file names) are read from
 ``medmnist.INFO``; nothing here retypes them. Data is looked for, in order, in an explicit
 folder, in ``$CXR_DATA_DIR``, then in the ``medmnist`` default root (downloading there when
-allowed). A local file whose MD5 differs from the official one is accepted and reported.
+allowed: :func:`fetch_missing`, the notebooks' ``download`` parameter, on by default in Colab).
+A local file whose MD5 differs from the official one is accepted and reported.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -208,11 +210,16 @@ def find_file(name: str, data_dir: str | os.PathLike | None = None) -> Path | No
     return None
 
 
+def check_data_dir(data_dir: str | os.PathLike | None) -> None:
+    """Raise :class:`DataNotFoundError` when an explicit data folder does not exist."""
+    if data_dir is not None and not Path(data_dir).expanduser().is_dir():
+        raise DataNotFoundError(f"data folder {data_dir} does not exist: pass an existing folder")
+
+
 def locate(size: int = 28, data_dir: str | os.PathLike | None = None, download: bool = False) -> Path:
     """Path of the PneumoniaMNIST file at ``size``; download it when allowed and missing."""
     name = file_name(size)
-    if data_dir is not None and not Path(data_dir).expanduser().is_dir():
-        raise DataNotFoundError(f"data folder {data_dir} does not exist: pass an existing folder")
+    check_data_dir(data_dir)
     found = find_file(name, data_dir)
     if found is not None:
         return found
@@ -223,6 +230,38 @@ def locate(size: int = 28, data_dir: str | os.PathLike | None = None, download: 
         f"{name} not found (searched {searched}): set {DATA_DIR_ENV} to a folder holding it, "
         "or allow the download (download=True / --download)"
     )
+
+
+def running_in_colab() -> bool:
+    """Whether this is a Google Colab kernel (Colab imports ``google.colab`` when its kernel starts)."""
+    return "google.colab" in sys.modules
+
+
+def fetch_missing(data_dir: str | os.PathLike | None = None, download: bool | None = None,
+                  hr_reference: bool = False) -> list[Path]:
+    """Download with ``medmnist`` the data a run needs and cannot find; return the files downloaded.
+
+    Needed: the 28×28 PneumoniaMNIST file and, with ``hr_reference``, a high-resolution reference
+    (MedMNIST+'s ``pneumoniamnist_224.npz`` is fetched unless it or :data:`HR_SUBSET_FILE` is found).
+    ``download=None`` downloads in Colab only (a fresh runtime has no data). A missing file with the
+    download off is a :class:`DataNotFoundError` naming the ``download`` parameter. Files go where
+    ``medmnist`` keeps them (:func:`default_root`), which is always searched; no data folder is written.
+    """
+    check_data_dir(data_dir)
+    if download is None:
+        download = running_in_colab()
+    missing = [28] if find_file(file_name(28), data_dir) is None else []
+    if hr_reference and find_file(file_name(224), data_dir) is None and find_file(HR_SUBSET_FILE, data_dir) is None:
+        missing.append(224)
+    if missing and not download:
+        names = " and ".join(file_name(size) for size in missing)
+        searched = ", ".join(str(p) for p in data_dirs(data_dir))
+        raise DataNotFoundError(
+            f"{names} not found (searched {searched}): set the parameter download=True to fetch "
+            f"{'them' if len(missing) > 1 else 'it'} with medmnist, or data_dir (or ${DATA_DIR_ENV}) to a folder holding "
+            f"{'them' if len(missing) > 1 else 'it'}"
+        )
+    return [_download(size) for size in missing]
 
 
 def _download(size: int) -> Path:
@@ -582,9 +621,12 @@ def load_reference_reports(data_dir: str | os.PathLike | None = None) -> "Any":
 
 
 def data_summary(data_dir: str | os.PathLike | None = None, download: bool = False) -> list[str]:
-    """Lines describing each split, its source, and the high-resolution reference."""
+    """Lines describing each split, its source, and the high-resolution reference (``download``:
+    fetch the missing ones first, :func:`fetch_missing`)."""
     lines: list[str] = []
     sources: dict[Path, DataSource] = {}
+    if download:  # the 28×28 file and a high-resolution reference, whichever is missing
+        fetch_missing(data_dir, True, hr_reference=True)
     for name in SPLITS:
         split = load_split(name, 28, data_dir, download)
         sources.setdefault(split.source.path, split.source)

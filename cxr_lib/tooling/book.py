@@ -8,6 +8,10 @@ installed package. A profile is a YAML file naming the parameters each notebook 
 ``profiles/``); parameters are checked against each notebook's ``parameters`` cell before anything
 runs: an unknown name or a value of the wrong type is an error, not a warning.
 
+Each notebook also gets the repository the book is published from (``repository``, from
+:mod:`cxr_lib.tooling.repository`), which its Colab install cell installs from, and the book gets
+Colab buttons that open the committed notebooks of that repository.
+
 Paths handed to the notebooks are relative to the project root (the notebooks run there), so an
 executed notebook and the book name files the way a reader of the repository does, never by a path
 of the machine that built them. No secret is ever passed as a parameter: the Hugging Face token
@@ -34,6 +38,7 @@ from cxr_lib.models.hub import check_model_config as check_hub_model
 from cxr_lib.models.stand_ins import build_stand_ins, stand_ins_current
 from cxr_lib.storage import atomic_write_text, ensure_writable_dir
 from cxr_lib.study import check_registered_parameters
+from cxr_lib.tooling.repository import source_repository, with_repository
 
 NOTEBOOKS = ("01_baseline", "02_super_resolution", "03_prompting")
 PROFILE_KEYS = {"name", "stand_ins", "parameters"}
@@ -296,6 +301,7 @@ def execute_notebooks(project: BookProject, profile: Profile, results: str | os.
     """
     import papermill
 
+    repository = source_repository(project.root)  # what Colab installs from (the install cell reads it)
     results = ensure_writable_dir(results).resolve()
     substitutions = {"results": project.relative(results), "stand_ins": project.relative(results / "stand_ins")}
     preflight(profile, substitutions)
@@ -307,7 +313,7 @@ def execute_notebooks(project: BookProject, profile: Profile, results: str | os.
     plans = []
     for notebook in notebooks:
         source = project.notebook(notebook)
-        parameters = notebook_parameters(profile, notebook, substitutions)
+        parameters = {**notebook_parameters(profile, notebook, substitutions), "repository": repository and repository.spec}
         check_parameters(source, parameters)
         plans.append((notebook, source, parameters))
     executed = []
@@ -366,6 +372,7 @@ def build_book(project: BookProject, profile: Profile, force: bool = False) -> P
     config = yaml.safe_load((project.root / "_config.yml").read_text())
     if profile.stand_ins:
         config.setdefault("html", {})["announcement"] = STAND_IN_ANNOUNCEMENT
+    config = with_repository(config, source_repository(project.root))  # repository and Colab buttons
     ensure_writable_dir(project.build_dir)
     derived = project.build_dir / f"_config.{profile.name}.yml"
     rendered = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
