@@ -189,6 +189,8 @@ def estimate(plan: Plan) -> pd.DataFrame:
     rows = []
     for name in PLAN_CARDS:
         card = CARDS[name]
+        if served and card.bf16_tflops is None:
+            continue  # a server on such a card runs Gemma 3 in float16, which empties its answers (see plan_text)
         config = choose(card.gpu(), shape, max_new_tokens=tokens, can_4bit=True)
         batch = config.batch_for(plan.concurrency if served else asked)
         four_bit = config.load_in_4bit
@@ -239,5 +241,11 @@ def plan_text(root: str | os.PathLike, profile: str | os.PathLike) -> str:
               + ("on the server (in-process rates at its concurrency: an upper bound)" if plan.endpoint else "in this process")
               + f" — measured on an {MEASURED_CARD} ({BENCH_FILE}), scaled to the others from their datasheets:",
               estimate(plan).to_string()]
+    if plan.endpoint:
+        lines.append("no T4 row: vLLM and TGI refuse bfloat16 there and float16 empties Gemma 3's answers; on a T4 run "
+                     "the study in this process (4-bit weights, float32 compute: cxr book --profile full)")
+    if plan.agreement_cases:
+        lines.append("the agreement check loads MedGemma in this process beside the server: leave it about 10 GiB "
+                     "(vllm serve … --gpu-memory-utilization 0.7 on a 40 GB card)")
     return "\n".join(lines)
 
