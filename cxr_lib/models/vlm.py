@@ -48,6 +48,7 @@ import dataclasses
 import os
 import queue
 import re
+import sys
 import threading
 import time
 import warnings
@@ -396,6 +397,7 @@ class VLM:
             self.dtype = _pick_dtype(self.device, chosen.dtype)
             self.load_in_4bit, self.attention, self.max_batch = chosen.load_in_4bit, chosen.attention, chosen.max_batch
             self.device_kind, self.configuration, self._device_config = chosen.device_kind, chosen.line(), chosen
+            print(f"cxr: {self.model_id} on {chosen.line()}", file=sys.stderr, flush=True)
         else:
             self.dtype = _pick_dtype(self.device, self.dtype)
             self.device_kind = "cpu"
