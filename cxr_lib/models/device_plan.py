@@ -13,7 +13,8 @@ compute capability and memory) and what the model is (:class:`ModelShape`, read 
   choice is 4-bit NF4 weights with float32 compute (float32 keeps the memory-efficient kernel);
   without it, emulated bfloat16 at the batch that fits.
 
-An explicit ``dtype`` or ``load_in_4bit`` is kept; only the batch is then chosen.
+An explicit ``dtype`` or ``load_in_4bit=True`` is kept, and only the batch is then chosen; leaving
+both unset (``load_in_4bit=False`` is unset) lets the device decide.
 
 :func:`estimate_memory` is the memory model behind the choice: weights by precision (4-bit: 0.5 byte
 and a float32 scale per 64 weights for every linear layer; embeddings and norms stay in the compute

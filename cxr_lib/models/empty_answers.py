@@ -54,12 +54,17 @@ def empty_answer_message(count: int, total: int, where: str, cases: Sequence[Any
             + fix + "; nothing was cached for these answers")
 
 
-def probe_answer(generate: Callable[[Any, str, int], Any], where: str, *, served: bool = False) -> None:
-    """Ask for :data:`PROBE_NEW_TOKENS` tokens about a plain grey image; raise :class:`EmptyAnswerError`
-    when the answer shows no text. ``generate(image, prompt, max_new_tokens)`` returns a generation."""
+def probe_image() -> Any:
+    """The image probes show: a plain grey square."""
     from PIL import Image
 
-    generation = generate(Image.new("RGB", (64, 64), (128, 128, 128)), PROBE_PROMPT, PROBE_NEW_TOKENS)
+    return Image.new("RGB", (64, 64), (128, 128, 128))
+
+
+def probe_answer(generate: Callable[[Any, str, int], Any], where: str, *, served: bool = False) -> None:
+    """Ask for :data:`PROBE_NEW_TOKENS` tokens about :func:`probe_image`; raise :class:`EmptyAnswerError`
+    when the answer shows no text. ``generate(image, prompt, max_new_tokens)`` returns a generation."""
+    generation = generate(probe_image(), PROBE_PROMPT, PROBE_NEW_TOKENS)
     if is_empty_answer(generation):
         raise EmptyAnswerError(empty_answer_message(1, 1, where, ("a probe on opening",), served=served))
 

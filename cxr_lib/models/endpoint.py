@@ -33,7 +33,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from cxr_lib.errors import EmptyAnswerError, EndpointError, GenerationError, ParameterError
-from cxr_lib.models.empty_answers import PROBE_NEW_TOKENS, PROBE_PROMPT, empty_answer_message, is_empty_answer
+from cxr_lib.models.empty_answers import (
+    PROBE_NEW_TOKENS,
+    PROBE_PROMPT,
+    empty_answer_message,
+    is_empty_answer,
+    probe_image,
+)
 from cxr_lib.models.endpoint_identity import ServerInfo, local_folder, served_identity, server_info
 from cxr_lib.models.endpoint_messages import (
     DEFAULT_TOP_LOGPROBS,
@@ -65,12 +71,6 @@ def _error_text(error: Any) -> str:
     if isinstance(error, dict):
         error = error.get("message") or json.dumps(error)
     return " ".join(str(error).split())[:200]
-
-
-def _probe_image() -> Any:
-    from PIL import Image
-
-    return Image.new("RGB", (64, 64), (128, 128, 128))
 
 
 @dataclass(eq=False)
@@ -241,7 +241,7 @@ class EndpointVLM:
         """A short probe with an image must show text, and read more prompt tokens than the same
         request without the image (see the module docstring)."""
         fields = {"max_tokens": PROBE_NEW_TOKENS, "temperature": 0.0}
-        with_image = self._chat(_probe_image(), PROBE_PROMPT, fields)
+        with_image = self._chat(probe_image(), PROBE_PROMPT, fields)
         if is_empty_answer(generation_from_response(with_image, 0.0, self.base_url)):
             raise EmptyAnswerError(empty_answer_message(1, 1, f"the server at {self.base_url} ({self.model_id})",
                                                         ("a probe on opening",), served=True))
@@ -322,7 +322,7 @@ def open_endpoint(
             entry, name = listed[0], listed[0]["id"]
         served_name = name
         if served_name is None and check:  # several or none listed: ask the server's default model
-            answer = probe._chat(_probe_image(), PROBE_PROMPT, {"max_tokens": 1, "temperature": 0.0})
+            answer = probe._chat(probe_image(), PROBE_PROMPT, {"max_tokens": 1, "temperature": 0.0})
             served_name = answer.get("model") if isinstance(answer.get("model"), str) else None
         if served_name is None:
             names = ", ".join(transport.listed_names[:5]) or "none listed"
