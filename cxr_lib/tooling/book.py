@@ -6,7 +6,11 @@ the book's pages and its configuration are read from there, and the executed not
 (``book/executed``) and the HTML (``_build/html``) are written there — nothing is written beside the
 installed package. A profile is a YAML file naming the parameters each notebook gets (see
 ``profiles/``); parameters are checked against each notebook's ``parameters`` cell before anything
-runs: an unknown name or a value of the wrong type is an error, not a warning.
+runs: an unknown name or a value of the wrong type is an error, not a warning. A profile that asks
+a server for its reports may have an ``agreement`` step: before any notebook, the server is compared
+with the model loaded here on a few images (:mod:`cxr_lib.analysis.agreement`), and a disagreement
+stops the book. ``cxr book --plan`` prints what a profile runs instead of running it
+(:mod:`cxr_lib.tooling.plan`).
 
 Paths handed to the notebooks are relative to the project root (the notebooks run there), so an
 executed notebook and the book name files the way a reader of the repository does, never by a path
