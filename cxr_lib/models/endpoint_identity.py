@@ -10,7 +10,8 @@ its folder here carries the stand-in marker, when the server says so (``"stand_i
 ``stand_in``): a false alarm only adds a banner, a miss would present random output as a finding.
 
 **The server** (:func:`server_info`): what it reports about itself, asked once when a backend opens:
-``/v1/models``' ``owned_by`` (vLLM: ``vllm``; ``cxr serve``: ``cxr_lib``), vLLM's ``GET /version``
+``/v1/models``' ``owned_by`` (vLLM: ``vllm``, SGLang: ``sglang``, ``cxr serve``: ``cxr_lib``; other
+owners, such as the model author ``transformers serve`` lists, name no server), vLLM's ``GET /version``
 (``{"version": …}``), TGI's ``GET /info`` (``version``, ``model_dtype``, ``model_device_type``;
 ``Info`` in TGI's ``router/src/lib.rs``), and the ``made_with`` entry ``cxr serve`` lists. What a server
 does not report is recorded as ``not reported``: vLLM, for one, does not say its dtype.
@@ -97,7 +98,8 @@ class ServerInfo:
 
     def made_with(self) -> dict[str, str]:
         """How the server's outputs are made, as records and their keys carry it."""
-        server = " ".join(part for part in (self.name, self.version) if part) or NOT_REPORTED
+        server = " ".join(part for part in (self.name or ("version" if self.version else None), self.version)
+                          if part) or NOT_REPORTED
         return {"backend": "endpoint", "server": server, "dtype": self.dtype or NOT_REPORTED,
                 "quantization": self.quantization or NOT_REPORTED, "attention": self.attention or NOT_REPORTED,
                 "device_kind": self.device_kind or NOT_REPORTED}
@@ -127,6 +129,6 @@ def server_info(transport: Transport, entry: Mapping[str, Any] | None = None) ->
                           _text(info.get("quantize")), _text(info.get("attention_impl")),
                           _text(info.get("model_device_type")))
     version = _get(transport, "/version").get("version")
-    return ServerInfo(name or (str(entry["owned_by"]) if entry.get("owned_by") else None), _text(version),
+    return ServerInfo(name, _text(version),
                       _text(made.get("dtype")), _text(made.get("quantization")), _text(made.get("attention")),
                       _text(made.get("device_kind")))
