@@ -28,8 +28,11 @@ estimate, not a measurement: the budget keeps 8% of the card free for the alloca
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
+
+from cxr_lib.errors import ParameterError
 
 GIB = 1024 ** 3
 #: Memory the CUDA context and cuBLAS workspace take before any tensor (bytes).
@@ -260,6 +263,40 @@ def choose(gpu: Gpu, shape: ModelShape, *, dtype: str | None = None, load_in_4bi
 
     fitting = [b for b in range(1, MAX_BATCH + 1) if at(b).total <= limit]
     return DeviceConfig(gpu.kind, chosen_dtype, four_bit, "sdpa", max(fitting, default=0), at(1), limit, reason)
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AMX); on AVX2 a bfloat16 matmul is ~500× slower than float32."""
+    import torch
+
+    try:
+        return "AMX" in str(torch.backends.cpu.get_cpu_capability()).upper()
+    except Exception:  # pragma: no cover
+        return False
+
+
+def refuse_float16(dtype: Any) -> None:
+    """:class:`ParameterError` for float16 (a name or ``torch.float16``): Gemma 3 gives empty output in it."""
+    if dtype is not None and re.search(r"(?<!b)(float16|fp16|half)", str(dtype)):
+        raise ParameterError("float16 makes Gemma 3 produce empty output (transformers issue 36822): use bfloat16 or float32")
+
+
+def torch_dtype(device: str, dtype: Any) -> Any:
+    """The torch dtype for a name (``bfloat16``, ``float32``) or dtype; unset: bfloat16 on CUDA, and on a
+    CPU bfloat16 only where it is native. float16 and unknown names are refused."""
+    import torch
+
+    refuse_float16(dtype)
+    names = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float32": torch.float32, "fp32": torch.float32}
+    if isinstance(dtype, str):
+        if dtype not in names:
+            raise ParameterError(f"unknown dtype {dtype!r}: use bfloat16 or float32")
+        dtype = names[dtype]
+    if dtype is not None:
+        return dtype
+    if device.startswith("cuda"):
+        return torch.bfloat16
+    return torch.bfloat16 if cpu_has_native_bf16() else torch.float32
 
 
 def detect_gpu(device: str = "cuda") -> Gpu:

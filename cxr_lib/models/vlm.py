@@ -59,6 +59,7 @@ from typing import Any, Iterator, Sequence
 from cxr_lib.data.images import to_pil
 from cxr_lib.errors import GenerationError, ModelLoadError, ParameterError, PromptError, first_line
 from cxr_lib.models import cpu_decode, device_plan
+from cxr_lib.models.device_plan import refuse_float16, torch_dtype
 from cxr_lib.models.empty_answers import probe_answer
 from cxr_lib.models.hub import require_cached_or_reachable, unreachable_message
 from cxr_lib.models.model_names import LOCAL_REVISION_PREFIX, resolve_model
@@ -193,37 +194,6 @@ def _redact(text: str) -> str:
         if value:
             text = text.replace(value, "***")
     return re.sub(r"hf_[A-Za-z0-9]{8,}", "***", text)
-
-
-def _cpu_has_native_bf16() -> bool:
-    import torch
-
-    try:
-        return "AMX" in str(torch.backends.cpu.get_cpu_capability()).upper()
-    except Exception:  # pragma: no cover
-        return False
-
-
-def _refuse_float16(dtype: Any) -> None:
-    """:class:`ParameterError` for float16 (a name or ``torch.float16``): Gemma 3 gives empty output in it."""
-    if dtype is not None and re.search(r"(?<!b)(float16|fp16|half)", str(dtype)):
-        raise ParameterError("float16 makes Gemma 3 produce empty output (transformers issue 36822): use bfloat16 or float32")
-
-
-def _pick_dtype(device: str, dtype: Any) -> Any:
-    import torch
-
-    _refuse_float16(dtype)
-    names = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float32": torch.float32, "fp32": torch.float32}
-    if isinstance(dtype, str):
-        if dtype not in names:
-            raise ParameterError(f"unknown dtype {dtype!r}: use bfloat16 or float32")
-        dtype = names[dtype]
-    if dtype is not None:
-        return dtype
-    if device.startswith("cuda"):
-        return torch.bfloat16
-    return torch.bfloat16 if _cpu_has_native_bf16() else torch.float32
 
 
 def _warn_cpu(model_id: str, dtype: Any) -> None:
@@ -391,15 +361,15 @@ class VLM:
         if self.load_in_4bit and not self.device.startswith("cuda"):
             raise ParameterError("4-bit loading needs a CUDA GPU: drop load_in_4bit (--4bit) on the CPU")
         if self.device.startswith("cuda"):
-            explicit = None if self.dtype is None else str(_pick_dtype(self.device, self.dtype)).replace("torch.", "")
+            explicit = None if self.dtype is None else str(torch_dtype(self.device, self.dtype)).replace("torch.", "")
             chosen = device_plan.choose(device_plan.detect_gpu(self.device), self._shape(),
                                         dtype=explicit, load_in_4bit=self.load_in_4bit or None)
-            self.dtype = _pick_dtype(self.device, chosen.dtype)
+            self.dtype = torch_dtype(self.device, chosen.dtype)
             self.load_in_4bit, self.attention, self.max_batch = chosen.load_in_4bit, chosen.attention, chosen.max_batch
             self.device_kind, self.configuration, self._device_config = chosen.device_kind, chosen.line(), chosen
             print(f"cxr: {self.model_id} on {chosen.line()}", file=sys.stderr, flush=True)
         else:
-            self.dtype = _pick_dtype(self.device, self.dtype)
+            self.dtype = torch_dtype(self.device, self.dtype)
             self.device_kind = "cpu"
             self.configuration = f"cpu: {str(self.dtype).replace('torch.', '')}, {self.attention} attention"
         self._planned = True
@@ -688,7 +658,7 @@ def load_vlm(
     short probe generation after loading shows no text.
     """
     ref = resolve_model(model, revision)
-    _refuse_float16(dtype)
+    refuse_float16(dtype)
     if load_in_4bit and device is not None and not str(device).startswith("cuda"):
         raise ParameterError("4-bit loading needs a CUDA GPU: drop load_in_4bit (--4bit) on the CPU")
     vlm = VLM(model_id=ref.name, revision=ref.revision, is_stand_in=ref.stand_in, source=ref.source,
