@@ -12,13 +12,14 @@ import sys
 from typing import Callable, Sequence
 
 from cxr_lib.analysis import cnn_eval, reader
+from cxr_lib.analysis.agreement import DEFAULT_CASES, DEFAULT_NEW_TOKENS, check_agreement
 from cxr_lib.analysis.conditions import save_case, upscale_index
 from cxr_lib.analysis.fidelity import paired_text, run_fidelity, summary_text, write_fidelity
 from cxr_lib.analysis.runner import report_for_case
 from cxr_lib.app.serve import serve
 from cxr_lib.app.ui import build_app, check_port, launch
 from cxr_lib.data.datasets import data_summary
-from cxr_lib.errors import CxrError, ParameterError
+from cxr_lib.errors import CxrError, DisagreementError, ParameterError
 from cxr_lib.languages import DEFAULT_LANGUAGE, describe as describe_languages
 from cxr_lib.models.backends import BACKENDS, backend_name, open_vlm
 from cxr_lib.models.prompts import STRATEGIES
@@ -31,6 +32,7 @@ from cxr_lib.tooling.bench.report import summary_lines
 from cxr_lib.tooling.bench.run import run_bench
 from cxr_lib.tooling.book import NOTEBOOKS, profile_names, run_book
 from cxr_lib.tooling.reruns import rerun
+from cxr_lib.tooling.plan import plan_text
 from cxr_lib.training import cnn as cnn_training
 from cxr_lib.training.hr_reader import train_reader
 from cxr_lib.training.super_resolver import train_super_resolver
@@ -276,6 +278,8 @@ def _run_report(args: argparse.Namespace) -> int:
         f"case {record.index} ({args.split}, truth: {truth}) · image: {record.condition} · "
         f"prompt: {record.prompt_strategy} / {record.language}",
         f"model: {record.model_id} @ {record.revision}",
+        f"made with: {record.configuration}" if not record.legacy else "made with: not recorded (a record from before "
+        "records kept their backend, precision and device)",
         "--- report ---",
         record.text or "(empty report)",
         "--- reading ---",
@@ -283,7 +287,8 @@ def _run_report(args: argparse.Namespace) -> int:
         f"evidence: {record.evidence or '(none)'}",
     ]
     if record.p_pneumonia is not None:
-        lines.append(f"P(pneumonia), answer scoring: {record.p_pneumonia:.4f}")
+        lines.append(f"P(pneumonia), answer scoring: {record.p_pneumonia:.4f}"
+                     + (f" ({record.score_note})" if record.score_note else ""))
     if record.p_thought is not None:
         lines.append(f"P(thought) at the answer's first token: {record.p_thought:.4f}")
     if record.thought_state != "none":
@@ -402,10 +407,15 @@ def _add_book(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--skip-notebooks", action="store_true", help="only build the book from the executed notebooks")
     p.add_argument("--no-book", action="store_true", help="only run the notebooks")
     p.add_argument("--force", action="store_true", help="rerun the notebooks and rebuild the book even when up to date")
+    p.add_argument("--plan", action="store_true", help="print what the profile will run and its estimated GPU time and "
+                   "memory on common cards, without loading a model or running anything")
     p.set_defaults(handler=_run_book)
 
 
 def _run_book(args: argparse.Namespace) -> int:
+    if args.plan:
+        print(plan_text(args.root, args.profile))
+        return 0
     run_book(args.root, args.profile, args.results, skip_notebooks=args.skip_notebooks, no_book=args.no_book,
              force=args.force)
     return 0
@@ -429,8 +439,34 @@ def _run_rerun(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- agreement
+def _add_agreement(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("agreement", help="compare a server's reports and scores with the same model loaded here, image by image")
+    p.add_argument("--endpoint", required=True, help="the OpenAI-compatible server's URL (e.g. http://127.0.0.1:8000/v1); "
+                   "API key from $CXR_ENDPOINT_API_KEY")
+    p.add_argument("--model", help="the name asked of the server (default: the server's)")
+    p.add_argument("--local", help="hub id or model folder to load here (default: the served model's folder or hub id)")
+    p.add_argument("--cases", type=int, default=DEFAULT_CASES, help=f"test images compared (default {DEFAULT_CASES})")
+    p.add_argument("--max-new-tokens", type=int, default=DEFAULT_NEW_TOKENS,
+                   help=f"report budget on both sides (default {DEFAULT_NEW_TOKENS})")
+    p.add_argument("--no-score", action="store_true", help="compare reports only (a server without log-probabilities)")
+    p.add_argument("--device", help="cuda or cpu for the model loaded here (default: cuda when available)")
+    p.add_argument("--out", help="also write the comparison as JSON to this file")
+    p.set_defaults(handler=_run_agreement)
+
+
+def _run_agreement(args: argparse.Namespace) -> int:
+    result = check_agreement(args.endpoint, args.model, local_model=args.local, cases=args.cases,
+                             max_new_tokens=args.max_new_tokens, device=args.device, score=not args.no_score, out=args.out)
+    print(result.table().to_string())
+    print("\n".join(result.summary_lines()))
+    if not result.agrees:
+        raise DisagreementError(result.verdict())
+    return 0
+
+
 # --------------------------------------------------------------------------- parser and entry point
-COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [_add_data, _add_upscale, _add_fidelity, _add_ui, _add_bench, _add_serve, _add_stand_ins, _add_report, _add_baseline, _add_sr, _add_reader, _add_book, _add_rerun]
+COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [_add_data, _add_upscale, _add_fidelity, _add_ui, _add_bench, _add_serve, _add_stand_ins, _add_report, _add_baseline, _add_sr, _add_reader, _add_book, _add_rerun, _add_agreement]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -58,6 +58,10 @@ class GenerationError(CxrError):
     """Generation failed for a reason the user can act on (e.g. out of memory)."""
 
 
+class EmptyAnswerError(GenerationError):
+    """The model answered with empty or pad-only text (the mark of a Gemma 3 model run in float16)."""
+
+
 class ParameterError(CxrError):
     """A parameter is unknown, of the wrong type or out of range."""
 
@@ -84,6 +88,10 @@ class TokenizerUnavailableError(CxrError):
 
 class EndpointError(CxrError):
     """An OpenAI-compatible server cannot be used: unreachable, wrong model, refused input, missing API key."""
+
+
+class DisagreementError(EndpointError):
+    """A server's outputs differ from the in-process model's on more images than allowed."""
 
 
 def first_line(exc: BaseException) -> str:

@@ -32,14 +32,10 @@ from cxr_lib.app.serve import (
 )
 from cxr_lib.cli import main
 from cxr_lib.errors import EndpointError
-from cxr_lib.models.endpoint import (
-    EndpointVLM,
-    answer_score,
-    normalize_url,
-    open_endpoint,
-    sampling_fields,
-    served_identity,
-)
+from cxr_lib.models.endpoint import EndpointVLM, open_endpoint
+from cxr_lib.models.endpoint_identity import served_identity
+from cxr_lib.models.endpoint_messages import answer_score, sampling_fields
+from cxr_lib.models.endpoint_transport import normalize_url
 from cxr_lib.models.provenance import STAND_IN_LABEL
 from cxr_lib.models.vlm import GenerationSettings, load_vlm
 
@@ -116,26 +112,32 @@ def one_error_line(capsys) -> str:
 
 
 # --------------------------------------------------------------------------- agreement with the in-process path
-def test_transformers_serve_reports_equal_in_process_through_the_same_cache(hf_server, stand_in, cases, in_process):
+def test_transformers_serve_reports_equal_in_process_and_are_keyed_apart(hf_server, stand_in, cases, in_process):
     images, truths = cases
     reference, reference_dir = in_process
     vlm = open_endpoint(hf_server.url, str(stand_in), concurrency=4)
-    assert vlm.model_id == reference["model_id"].iloc[0] and vlm.revision == reference["revision"].iloc[0]
-    assert vlm.is_stand_in
+    assert vlm.model_id == reference["model_id"].iloc[0] == "medgemma"  # the folder's name and content, not its path
+    assert vlm.revision == reference["revision"].iloc[0] and vlm.is_stand_in
 
-    # a fresh cache: every report asked of the server, text and reading equal to the in-process ones
-    fresh = run_reports(vlm, images, truths, condition="lanczos", settings=SETTINGS,
-                        results_dir=reference_dir.parent / "hf_fresh", score=False, progress=False)
-    columns = ["index", "text", "label", "rule", "stop_reason", "new_tokens", "prompt_tokens", "key", "stand_in"]
-    same = (fresh[columns] == reference[columns]).all(axis=1)
-    assert same.all(), fresh.loc[~same, columns].to_dict("records")
+    # into the in-process run's folder: every report is asked of the server (its records say another
+    # backend made them, so they are keyed apart), and equals the in-process one
+    before = settle(hf_server)
+    served = run_reports(vlm, images, truths, condition="lanczos", settings=SETTINGS, results_dir=reference_dir,
+                         score=False, progress=False)
+    assert settle(hf_server) - before == len(CASES)
+    columns = ["index", "text", "label", "rule", "stop_reason", "new_tokens", "prompt_tokens", "stand_in"]
+    same = (served[columns] == reference[columns]).all(axis=1)
+    assert same.all(), served.loc[~same, columns].to_dict("records")
+    assert not set(served["key"]) & set(reference["key"])
+    assert {m["backend"] for m in served["made_with"]} == {"endpoint"}
+    assert {m["backend"] for m in reference["made_with"]} == {"in-process"}
+    assert len(ResultCache(reference_dir)) == 2 * len(CASES)
 
-    # the in-process cache: the same keys, so nothing is asked again and the rows are the cached ones
+    # asked again: every record comes from the cache, nothing is asked of the server
     before = settle(hf_server)
     again = run_reports(vlm, images, truths, condition="lanczos", settings=SETTINGS, results_dir=reference_dir,
-                        score=True, progress=False)
-    assert settle(hf_server) == before
-    assert again.equals(reference)
+                        score=False, progress=False)
+    assert settle(hf_server) == before and again.equals(served)
 
 
 def test_cxr_serve_scores_and_reports_equal_in_process(cxr_server, stand_in, cases, in_process):
@@ -149,7 +151,11 @@ def test_cxr_serve_scores_and_reports_equal_in_process(cxr_server, stand_in, cas
                         results_dir=reference_dir.parent / "cxr_fresh", score=True, progress=False)
     assert frame["text"].tolist() == reference["text"].tolist()
     assert frame["label"].tolist() == reference["label"].tolist()
-    assert frame["key"].tolist() == reference["key"].tolist()
+    # the server says what it is and how it runs the model: all of it is in the records and their keys
+    made = frame["made_with"].iloc[0]
+    assert made["backend"] == "endpoint" and made["server"].startswith("cxr serve ")
+    assert (made["dtype"], made["quantization"], made["device_kind"]) == ("float32", "none", "cpu")
+    assert not set(frame["key"]) & set(reference["key"])
     diff = (frame["p_pneumonia"] - reference["p_pneumonia"]).abs()
     assert diff.max() < 1e-4, diff.tolist()
     thought = (frame["p_thought"] - reference["p_thought"]).abs()
@@ -164,7 +170,7 @@ def test_prompt_strategies_and_languages_through_the_server(hf_server, stand_in,
     served = run_prompt_grid(open_endpoint(hf_server.url, str(stand_in)), two, truths, results_dir=tmp_path / "a", **kwargs)
     local = run_prompt_grid(load_vlm(stand_in), two, truths, results_dir=tmp_path / "b", **kwargs)
     assert len(served) == 8 and served["prompt"].str.contains("Please answer in Arabic").sum() == 4
-    assert served["text"].tolist() == local["text"].tolist() and served["key"].tolist() == local["key"].tolist()
+    assert served["text"].tolist() == local["text"].tolist() and not set(served["key"]) & set(local["key"])
 
 
 def test_stream_ends_in_the_generated_report(hf_server, stand_in, cases):
@@ -253,7 +259,8 @@ def report_args(tmp_path, *extra):
 def test_cli_report_through_the_server_shows_the_stand_in(hf_server, stand_in, data_dir, tmp_path, capsys):
     assert main(report_args(tmp_path, "--endpoint", hf_server.url, "--model", str(stand_in))) == 0
     out = capsys.readouterr().out
-    assert STAND_IN_LABEL in out and "case 22" in out and str(stand_in.resolve()) in out
+    assert STAND_IN_LABEL in out and "case 22" in out and "model: medgemma @ local-" in out
+    assert str(stand_in.resolve()) not in out  # named by its folder name and content, not where it is
     # the server's default model (no --model): the same record, from the cache
     assert main(report_args(tmp_path, "--endpoint", hf_server.url, "--json")) == 0
     record = json.loads(capsys.readouterr().out)
@@ -464,7 +471,7 @@ def test_answer_scores_from_log_probabilities():
 
 def test_stand_in_detection(stand_in, tmp_path):
     assert served_identity(str(stand_in)).is_stand_in  # the marker in its folder
-    assert served_identity(str(stand_in) + "@main").model_id == str(stand_in.resolve())
+    assert served_identity(str(stand_in) + "@main").model_id == "medgemma"
     assert served_identity("google/medgemma-1.5-4b-it", {"stand_in": True}).is_stand_in  # the server says so
     assert served_identity("/srv/results/stand_ins/medgemma").is_stand_in  # its path says so
     real = served_identity("google/medgemma-1.5-4b-it", {"id": "google/medgemma-1.5-4b-it", "root": "google/medgemma-1.5-4b-it"})

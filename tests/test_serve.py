@@ -10,7 +10,7 @@ import time
 import pytest
 
 from cxr_lib.app.serve import Batcher, RequestError, _Job, parse_request, raw_content
-from cxr_lib.models.endpoint import chat_messages
+from cxr_lib.models.endpoint_messages import chat_messages
 from cxr_lib.models.thoughts import split_text
 from cxr_lib.models.vlm import Generation, GenerationSettings
 
@@ -46,7 +46,8 @@ def test_a_request_in_the_projects_form_is_read():
     (lambda b: b.update(max_tokens=0), "max_new_tokens"),
     (lambda b: b.update(temperature="hot"), "could not convert"),
     (lambda b: b.update(logprobs=True, max_tokens=5), "max_tokens=1"),
-    (lambda b: b.update(logprobs=True, max_tokens=1, top_logprobs=51), "between 0 and 50"),
+    (lambda b: b.update(logprobs=True, max_tokens=1, top_logprobs=51), "greater than max allowed: 50"),
+    (lambda b: b.update(logprobs=True, max_tokens=1, top_logprobs=-1), "between 0 and 50"),
     (lambda b: b.update(n=3), "n=1"),
 ])
 def test_requests_outside_the_form_are_refused(change, message):

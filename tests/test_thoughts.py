@@ -212,7 +212,8 @@ def test_records_of_the_old_layout_are_not_reused(tmp_path, monkeypatch):
     from cxr_lib.analysis import records
 
     fields = dict(index=1, condition="lanczos", model_id="m", revision="r", prompt_strategy="structured",
-                  language="en", prompt="p", settings={"max_new_tokens": 8}, image_sha256="0" * 64)
+                  language="en", prompt="p", settings={"max_new_tokens": 8}, image_sha256="0" * 64,
+                  made_with={"backend": "in-process", "dtype": "float32"})
     key = records.record_key(**fields)
     with monkeypatch.context() as patch:
         patch.setattr(records, "SCHEMA_VERSION", 1)

@@ -56,8 +56,8 @@ def test_loads_the_stand_in_through_from_pretrained(vlm, stand_in_dir):
     assert isinstance(vlm.model, Gemma3ForConditionalGeneration)
     assert isinstance(vlm.processor, Gemma3Processor)
     assert vlm.is_stand_in and vlm.device == "cpu" and vlm.dtype == torch.float32
-    assert vlm.revision.startswith("local-")
-    assert vlm.model_id == str((stand_in_dir / "medgemma").resolve())
+    assert vlm.revision.startswith("local-") and vlm.source == str((stand_in_dir / "medgemma").resolve())
+    assert vlm.model_id == "medgemma"  # named by its folder name and content digest, never by its path
     assert DEFAULT_MODEL == "google/medgemma-1.5-4b-it"
 
 

@@ -9,6 +9,16 @@ as uncertain (rule ``thought-only``). :func:`record_key` hashes exactly what det
 finds its earlier results and anything changed (a new prompt, another revision, a different image)
 is computed afresh.
 
+**How a record was made** (``made_with``): the backend (``in-process``, or ``endpoint`` with the
+server's name and version where it reports them), the dtype, the quantisation, the attention
+implementation and the device kind. It is part of the key, so a float32 CPU run, a 4-bit retry on a
+small GPU and a vLLM run into the same folder make three sets of records, never reuse each other's.
+Records written before these were kept (schema 2) still load, with ``made_with`` ``None`` and
+``legacy`` true, under their old keys; a run never reuses them, since its keys name how it is made.
+``configuration`` is the backend's one-line account of its choices (device, precision, batch limit)
+and ``score_note`` says what limited answer scoring (a server's cap on log-probabilities, answer
+spellings it did not list); neither is part of the key.
+
 :class:`ResultCache` keeps one JSON file per record, written atomically (:mod:`cxr_lib.storage`):
 a killed run leaves whole records or none. Each file carries a checksum of its record; a file that
 does not parse or whose checksum does not match is treated as missing (and recomputed).
@@ -36,7 +46,11 @@ from cxr_lib.models.thoughts import EndOfOutput
 from cxr_lib.storage import atomic_write_json, ensure_writable_dir
 
 #: Bump when the record layout changes: older cache files are then ignored, not misread.
-SCHEMA_VERSION = 2  # 2: the thought (thought, thought_state, p_thought) kept apart from the report text
+SCHEMA_VERSION = 3  # 3: how a record was made (made_with) in the record and its key
+#: The layout before ``made_with``: its files still load, marked legacy (:attr:`Record.legacy`).
+LEGACY_SCHEMA = 2  # 2: the thought (thought, thought_state, p_thought) kept apart from the report text
+#: What ``made_with`` names, in order.
+MADE_WITH_FIELDS = ("backend", "server", "dtype", "quantization", "attention", "device_kind")
 #: Label names by the data's integer label (1 = pneumonia).
 TRUTH_NAMES = {0: "normal", 1: "pneumonia"}
 
@@ -69,14 +83,18 @@ def record_key(
     prompt: str,
     settings: Mapping[str, Any],
     image_sha256: str,
+    made_with: Mapping[str, Any] | None = None,
 ) -> str:
     """The cache key: a SHA-256 of everything that determines a report (``index`` ``None``: an image
-    from outside the split, such as an upload to the app)."""
+    from outside the split, such as an upload to the app), including how it is made (``made_with``;
+    ``None`` only for a record written before that was kept: the old key)."""
     payload = {
-        "schema": SCHEMA_VERSION, "index": None if index is None else int(index), "condition": condition, "model_id": model_id,
-        "revision": revision, "prompt_strategy": prompt_strategy, "language": language, "prompt": prompt,
-        "settings": dict(settings), "image_sha256": image_sha256,
+        "schema": SCHEMA_VERSION if made_with is not None else LEGACY_SCHEMA, "index": None if index is None else int(index),
+        "condition": condition, "model_id": model_id, "revision": revision, "prompt_strategy": prompt_strategy,
+        "language": language, "prompt": prompt, "settings": dict(settings), "image_sha256": image_sha256,
     }
+    if made_with is not None:
+        payload["made_with"] = {name: str(made_with.get(name, "") or "") for name in MADE_WITH_FIELDS}
     return hashlib.sha256(_canonical(payload)).hexdigest()
 
 
@@ -113,12 +131,20 @@ class Record(EndOfOutput):
     thought: str = ""  # MedGemma 1.5's thought, kept apart: ``text`` is the answer only (cxr_lib.models.thoughts)
     thought_state: str = "none"  # "none" | "closed" | "unclosed" (ended inside its thought)
     p_thought: float | None = None  # answer scoring: P(<unused94>) where the yes/no answer would start
+    made_with: dict[str, str] | None = None  # backend, dtype, quantisation, attention, device kind (None: legacy)
+    configuration: str = ""  # the backend's one-line account of its device, precision and batch
+    score_note: str = ""  # what limited answer scoring, if anything (a server's cap, unlisted spellings)
+
+    @property
+    def legacy(self) -> bool:
+        """Whether the record was written before records kept how they were made (``made_with``)."""
+        return self.made_with is None
 
     @property
     def key(self) -> str:
         """This record's cache key (:func:`record_key`)."""
         return record_key(self.index, self.condition, self.model_id, self.revision, self.prompt_strategy,
-                          self.language, self.prompt, self.settings, self.image_sha256)
+                          self.language, self.prompt, self.settings, self.image_sha256, self.made_with)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -135,7 +161,8 @@ class Record(EndOfOutput):
     def from_dict(cls, payload: Mapping[str, Any]) -> "Record":
         names = {f.name for f in dataclasses.fields(cls)}
         missing = names - set(payload) - {"p_pneumonia", "prompt_tokens", "new_tokens", "stop_reason", "seconds", "created",
-                                          "thought", "thought_state", "p_thought"}
+                                          "thought", "thought_state", "p_thought", "made_with", "configuration",
+                                          "score_note"}
         if missing:
             raise ValueError(f"record lacks {sorted(missing)}")
         return cls(**{k: v for k, v in payload.items() if k in names})
@@ -173,11 +200,16 @@ class ResultCache:
         try:
             entry = json.loads(raw.decode("utf-8"))
             payload = entry["record"]
-            if entry.get("schema") != SCHEMA_VERSION or entry.get("key") != key:
+            if entry.get("schema") not in (SCHEMA_VERSION, LEGACY_SCHEMA) or entry.get("key") != key:
                 return None
             if entry.get("checksum") != hashlib.sha256(_canonical(payload)).hexdigest():
                 raise ValueError("checksum mismatch")
-            return Record.from_dict(payload)
+            if entry["schema"] == LEGACY_SCHEMA:
+                payload = {k: v for k, v in payload.items() if k != "made_with"}
+            record = Record.from_dict(payload)
+            if record.key != key:
+                raise ValueError("the record does not match its key")
+            return record
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
             if path not in self.corrupt:
                 self.corrupt.append(path)
@@ -188,7 +220,7 @@ class ResultCache:
         """Store ``record`` atomically under its key; return the file written."""
         payload = record.to_dict()
         key = record.key
-        entry = {"schema": SCHEMA_VERSION, "key": key,
+        entry = {"schema": LEGACY_SCHEMA if record.legacy else SCHEMA_VERSION, "key": key,
                  "checksum": hashlib.sha256(_canonical(payload)).hexdigest(), "record": payload}
         return atomic_write_json(self.path(key), entry)
 
@@ -229,7 +261,7 @@ FRAME_COLUMNS = [
     "index", "condition", "truth", "truth_name", "label", "outcome", "correct", "p_pneumonia", "evidence", "rule", "text",
     "stop_reason", "cut_off", "new_tokens", "prompt_tokens", "seconds", "prompt_strategy", "language", "model_id",
     "revision", "stand_in", "prompt", "settings", "image_sha256", "created", "key",
-    "thought_state", "thought_only", "p_thought", "thought",
+    "thought_state", "thought_only", "p_thought", "thought", "made_with", "legacy", "configuration", "score_note",
 ]
 
 
@@ -252,6 +284,7 @@ def records_frame(records: Iterable[Record]) -> "pd.DataFrame":
         row["outcome"] = outcome(reading.label, record.truth)
         row["correct"] = row["outcome"] == "right"
         row["key"] = record.key
+        row["legacy"] = record.legacy
         rows.append(row)
     frame = pd.DataFrame(rows, columns=FRAME_COLUMNS)
     return frame

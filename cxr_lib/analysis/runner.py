@@ -7,13 +7,21 @@ already in the cache are not recomputed, so a rerun is instant and an interrupte
 where it stopped (each batch is written as soon as it is done). A lazily loaded model
 (``load_vlm(..., lazy=True)``) is not even loaded when every record is cached. With a server as
 the backend (:mod:`cxr_lib.models.endpoint`) the cases are sent ``vlm.concurrency`` at a time and each is
-written as soon as its answer is back; the records and their keys are the same.
+written as soon as its answer is back; the records are the same, and their keys say which backend
+made them (``made_with``: :mod:`cxr_lib.analysis.records`).
+
+**Empty answers** are never records: an answer that shows no text (the mark of Gemma 3 run in float16)
+is not cached, a few in a row stop the run, and any left at the end stop it too, with one line naming
+the likely cause (:mod:`cxr_lib.models.empty_answers`). **The batch** is what the GPU fits
+(``vlm.batch_for``: :mod:`cxr_lib.models.device_plan`), at most ``settings.batch_size``; records
+carry the batch run.
 
 :func:`report_for_case` is the one-case path behind ``cxr report``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -24,8 +32,9 @@ from cxr_lib.analysis.conditions import condition_images
 from cxr_lib.analysis.labels import read_report
 from cxr_lib.analysis.records import Record, ResultCache, image_sha256, record_key, records_frame
 from cxr_lib.data.datasets import load_split
-from cxr_lib.errors import ParameterError
+from cxr_lib.errors import EmptyAnswerError, ParameterError
 from cxr_lib.models.backends import open_vlm
+from cxr_lib.models.empty_answers import EmptyAnswerGuard, empty_answer_message, is_empty_answer
 from cxr_lib.models.prefix_reuse import generate_with_shared_prefix
 from cxr_lib.models.prompts import build_prompt, language_code
 from cxr_lib.models.upscale import CONDITIONS, check_method, model_for
@@ -64,14 +73,42 @@ def _model_revision(vlm: "VLM") -> str | None:
     return vlm.revision
 
 
+def made_with(vlm: Any) -> dict[str, str]:
+    """How ``vlm``'s outputs are made (its ``made_with()``), for records and keys; a backend that does
+    not say is named by its class."""
+    describe = getattr(vlm, "made_with", None)
+    if callable(describe):
+        return dict(describe())
+    return {"backend": type(vlm).__name__, "server": "", "dtype": "", "quantization": "", "attention": "",
+            "device_kind": ""}
+
+
+def fitted(settings: GenerationSettings, vlm: Any) -> GenerationSettings:
+    """``settings`` with the batch the backend fits (``vlm.batch_for``), at most the one asked for."""
+    fit = getattr(vlm, "batch_for", None)
+    batch = fit(settings.batch_size) if callable(fit) else settings.batch_size
+    return settings if batch == settings.batch_size else dataclasses.replace(settings, batch_size=int(batch))
+
+
+def _where(vlm: Any) -> tuple[str, bool]:
+    """How an empty-answer line names the backend, and whether it is a server."""
+    served = hasattr(vlm, "base_url")
+    return (f"the server at {vlm.base_url} ({vlm.model_id})" if served else f"{vlm.model_id}"), served
+
+
 def make_record(
     vlm: "VLM", revision: str | None, generation: Any, *, index: int | None, condition: str, truth: int | None,
     strategy: str, language: str, prompt: str, settings: dict[str, Any], digest: str, p_pneumonia: float | None = None,
-    p_thought: float | None = None,
+    p_thought: float | None = None, score_note: str = "", made: dict[str, str] | None = None,
 ) -> Record:
-    """A :class:`Record` for one generation: the answer read (never the thought), with how it was made.
+    """A :class:`Record` for one generation: the answer read (never the thought), with how it was made
+    (``made``: default :func:`made_with` of ``vlm``). An answer that shows no text is never a record:
+    :class:`~cxr_lib.errors.EmptyAnswerError`.
 
     ``index`` is ``None`` for an image from outside the split (an upload to the app)."""
+    if is_empty_answer(generation):
+        where, served = _where(vlm)
+        raise EmptyAnswerError(empty_answer_message(1, 1, where, () if index is None else (index,), served=served))
     reading = read_report(generation.text, cut_off=generation.stop_reason == "max_new_tokens",
                           thought_only=generation.thought_only)
     return Record(
@@ -84,6 +121,8 @@ def make_record(
         stop_reason=generation.stop_reason, seconds=round(generation.seconds, 4),
         thought=generation.thought, thought_state=generation.thought_state,
         p_thought=None if p_thought is None else float(p_thought),
+        made_with=made_with(vlm) if made is None else made, configuration=str(getattr(vlm, "configuration", "") or ""),
+        score_note=score_note,
     )
 
 
@@ -111,13 +150,16 @@ def collect_records(
     strategy_name = strategy if prompt is None else f"{strategy}+custom"
     cache = ResultCache(results_dir)
     revision = _model_revision(vlm)
+    settings = fitted(settings, vlm)
     settings_dict = settings.as_dict()
+    made = made_with(vlm)
 
     found: dict[int, Record] = {}
     todo: list[tuple[int, Any, str]] = []
     for index, image in images.items():
         digest = image_sha256(image)
-        key = record_key(int(index), condition, vlm.model_id, revision, strategy_name, language, text, settings_dict, digest)
+        key = record_key(int(index), condition, vlm.model_id, revision, strategy_name, language, text, settings_dict, digest,
+                         made)
         record = cache.get(key)
         if record is None:
             todo.append((int(index), image, digest))
@@ -133,28 +175,40 @@ def collect_records(
             scores = vlm.score_answers(batch_images, batch_size=settings.batch_size) if score else [None] * len(batch)
             return batch, generations, scores
 
+        where, served = _where(vlm)
+        guard = EmptyAnswerGuard(where, served=served)
         try:
             for batch, generations, scores in _in_turn(run, todo, vlm, settings.batch_size):
                 for (index, _, digest), generation, answer in zip(batch, generations, scores):
+                    if guard.empty(index, generation):
+                        continue
                     record = make_record(vlm, revision, generation, index=index, condition=condition,
                                          truth=truths.get(index), strategy=strategy_name, language=language,
                                          prompt=text, settings=settings_dict, digest=digest,
                                          p_pneumonia=None if answer is None else answer.p_pneumonia,
-                                         p_thought=None if answer is None else answer.p_thought)
+                                         p_thought=None if answer is None else answer.p_thought,
+                                         score_note="" if answer is None else answer.note, made=made)
                     cache.put(record)
                     found[index] = record
                 bar.update(len(batch))
         finally:
             bar.close()
+        guard.finish()
 
     if score:  # cached records made without scoring: add the score, keep the report
         unscored = [i for i in found if found[i].p_pneumonia is None]
         for batch in _chunks(unscored, settings.batch_size):
             for index, answer in zip(batch, vlm.score_answers([images[i] for i in batch], batch_size=settings.batch_size)):
-                found[index].p_pneumonia = float(answer.p_pneumonia)
-                found[index].p_thought = answer.p_thought
+                _add_score(found[index], answer)
                 cache.put(found[index])
     return [found[int(index)] for index in images]
+
+
+def _add_score(record: Record, answer: Any) -> None:
+    """Put answer scoring's result (P(pneumonia), P(thought), its note) into a record made without it."""
+    record.p_pneumonia = float(answer.p_pneumonia)
+    record.p_thought = answer.p_thought
+    record.score_note = answer.note
 
 
 def run_reports(
@@ -209,16 +263,20 @@ def run_prompt_grid(
     settings = settings or GenerationSettings()
     cache = ResultCache(results_dir)
     revision = _model_revision(vlm)
+    settings = fitted(settings, vlm)
     settings_dict = settings.as_dict()
+    made = made_with(vlm)
     prompts = [(s, language_code(l), build_prompt(s, l)) for s in strategies for l in languages]
     digests = {int(i): image_sha256(image) for i, image in images.items()}
     key_of = {
-        (s, l, i): record_key(i, condition, vlm.model_id, revision, s, l, text, settings_dict, digests[i])
+        (s, l, i): record_key(i, condition, vlm.model_id, revision, s, l, text, settings_dict, digests[i], made)
         for s, l, text in prompts for i in digests
     }
     found = {k: r for k, key in key_of.items() if (r := cache.get(key)) is not None}
     missing = {i: [(s, l, text) for s, l, text in prompts if (s, l, i) not in found] for i in digests}
     bar = progress_bar(total=sum(map(len, missing.values())), desc=f"prompt grid {condition}", unit="report", disable=not progress)
+    where, served = _where(vlm)
+    guard = EmptyAnswerGuard(where, served=served)
     try:
         for index, todo in missing.items():
             if not todo:
@@ -232,19 +290,22 @@ def run_prompt_grid(
                 generations = generate_with_shared_prefix(vlm, image, [t for _, _, t in todo], settings,
                                                           batch_size=settings.batch_size).generations
             for (s, l, text), generation in zip(todo, generations):
+                if guard.empty(f"{index} ({s}/{l})", generation):
+                    continue
                 record = make_record(vlm, revision, generation, index=index, condition=condition, truth=truths.get(index),
-                                     strategy=s, language=l, prompt=text, settings=settings_dict, digest=digests[index])
+                                     strategy=s, language=l, prompt=text, settings=settings_dict, digest=digests[index],
+                                     made=made)
                 cache.put(record)
                 found[(s, l, index)] = record
             bar.update(len(todo))
     finally:
         bar.close()
+    guard.finish()
     if score:  # P(pneumonia) depends on the image only
         scores = dict(zip(digests, vlm.score_answers(list(images.values()), batch_size=settings.batch_size)))
         for (s, l, i), record in found.items():
             if record.p_pneumonia is None:
-                record.p_pneumonia = float(scores[i].p_pneumonia)
-                record.p_thought = scores[i].p_thought
+                _add_score(record, scores[i])
                 cache.put(record)
     return records_frame([found[(s, l, i)] for s, l, _ in prompts for i in digests])
 

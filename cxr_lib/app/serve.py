@@ -14,8 +14,10 @@ that is vLLM (see the book's *Reproduce* page). Two things need a local one:
   path), answers ``logprobs``/``top_logprobs`` for the first token (``max_tokens=1``: answer
   scoring; up to the whole vocabulary, so a stand-in's exact score is recoverable), requires
   ``Authorization: Bearer $CXR_SERVE_API_KEY`` when that variable is set, and lists its model
-  in ``/v1/models`` with its folder (``root``), ``revision``, ``max_logprobs`` and a
-  ``stand_in`` flag. Requests that arrive together and share settings are run as one batch
+  in ``/v1/models`` with its folder (``root``), ``revision``, ``max_logprobs``, a ``stand_in``
+  flag and how it makes its outputs (``made_with``: dtype, quantisation, attention, device; its
+  version is at ``GET /version``, as vLLM's). A ``top_logprobs`` above ``--max-logprobs`` is
+  refused in vLLM's words. Requests that arrive together and share settings are run as one batch
   (up to ``max_batch``; greedy only — a sampled request runs alone so its seed reproduces it).
   It takes the project's message form: one user turn, one image (a data URL), then text.
 
@@ -44,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from cxr_lib import __version__
 from cxr_lib.app.ui import check_port
 from cxr_lib.errors import CxrError, ParameterError, ServerError
 from cxr_lib.models.provenance import STAND_IN_LABEL
@@ -139,8 +142,10 @@ def parse_request(body: Any, *, max_logprobs: int) -> ChatRequest:
     if logprobs:
         if settings.max_new_tokens != 1:
             raise RequestError(400, "logprobs are given for the first token only: ask with max_tokens=1 (answer scoring)")
-        if not 0 <= top <= max_logprobs:
+        if top < 0:
             raise RequestError(400, f"top_logprobs must be between 0 and {max_logprobs} on this server")
+        if top > max_logprobs:  # vLLM's wording (vllm/v1/engine/processor.py), so clients read the cap alike
+            raise RequestError(400, f"Requested sample logprobs of {top}, which is greater than max allowed: {max_logprobs}")
     if body.get("n") not in (None, 1):
         raise RequestError(400, "this server makes one choice per request (n=1)")
     return ChatRequest(image, prompt, settings, logprobs, top, bool(body.get("stream")))
@@ -248,8 +253,8 @@ class Batcher:
 
         vlm = self.vlm
         encoded = vlm.encode([j.request.image for j in batch], [j.request.prompt for j in batch])
-        with torch.inference_mode(), _threads(vlm._cpu_threads()):
-            logits = vlm.model(**encoded).logits[:, -1, :].float()  # left padding: the last column is real
+        with torch.inference_mode(), _threads(vlm._cpu_threads()):  # left padding: the last position is real
+            logits = vlm.model(**encoded, logits_to_keep=1).logits[:, -1, :].float()
         logp = torch.log_softmax(logits, dim=-1)
         tokenizer = vlm.processor.tokenizer
         eos = vlm.eos_token_ids()
@@ -297,8 +302,9 @@ def build_app(vlm: "VLM", *, served_name: str | None = None, max_batch: int = DE
     app = FastAPI(title="cxr serve")
     app.state.batcher = batcher
 
-    entry = {"id": name, "object": "model", "created": created, "owned_by": "cxr_lib", "root": vlm.model_id,
-             "revision": vlm.revision, "stand_in": bool(vlm.is_stand_in), "max_logprobs": limit}
+    entry = {"id": name, "object": "model", "created": created, "owned_by": "cxr_lib", "root": vlm.source or vlm.model_id,
+             "revision": vlm.revision, "stand_in": bool(vlm.is_stand_in), "max_logprobs": limit,
+             "made_with": vlm.made_with()}
     if vlm.is_stand_in:
         entry["stand_in_label"] = STAND_IN_LABEL
 
@@ -316,6 +322,10 @@ def build_app(vlm: "VLM", *, served_name: str | None = None, max_batch: int = DE
     async def health() -> Any:
         return {"status": "ok"}
 
+    @app.get("/version")
+    async def version() -> Any:  # as vLLM's GET /version
+        return {"version": __version__}
+
     @app.get("/v1/models")
     async def models() -> Any:
         return {"object": "list", "data": [entry]}
@@ -327,7 +337,7 @@ def build_app(vlm: "VLM", *, served_name: str | None = None, max_batch: int = DE
         except (ValueError, UnicodeDecodeError):
             return _error(400, "the request body is not JSON")
         asked = body.get("model") if isinstance(body, dict) else None
-        if asked not in (None, name, vlm.model_id):
+        if asked not in (None, name, vlm.model_id, vlm.source):
             return _error(404, f"The model `{asked}` does not exist.", "NotFoundError")
         try:
             parsed = await asyncio.to_thread(parse_request, body, max_logprobs=limit)

@@ -1,7 +1,8 @@
 """Hugging Face hub access without waiting: is a model cached, and does the hub answer at all.
 
 The hub client retries for tens of seconds before it gives up on a machine without network; these
-checks let the loaders say so in under a few seconds instead.
+checks let the loaders say so in under a few seconds instead. Like the hub client, they go through
+the proxy the environment names (``$HTTPS_PROXY``, ``$NO_PROXY``).
 """
 
 from __future__ import annotations
@@ -11,18 +12,50 @@ import os
 from cxr_lib.errors import ModelLoadError
 
 
+def https_proxy_for(host: str) -> tuple[str, int, str | None] | None:
+    """The HTTPS proxy (host, port, ``user:password`` or ``None``) the environment sets for ``host``
+    (``$HTTPS_PROXY`` / ``$https_proxy``), or ``None`` when there is none or ``$NO_PROXY`` exempts ``host``."""
+    from urllib.parse import unquote, urlsplit
+    from urllib.request import getproxies, proxy_bypass
+
+    url = getproxies().get("https")
+    if not url or proxy_bypass(host):
+        return None
+    parts = urlsplit(url if "://" in url else "http://" + url)
+    if not parts.hostname:
+        return None
+    credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}" if parts.username else None
+    return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), credentials
+
+
 def hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether the hub (``$HF_ENDPOINT`` or huggingface.co) accepts a TCP connection within ``timeout``."""
+    """Whether the hub (``$HF_ENDPOINT`` or huggingface.co) can be reached within ``timeout``: a TCP
+    connection to it, or, behind the proxy the environment names (``$HTTPS_PROXY``, unless ``$NO_PROXY``
+    exempts the host), a ``CONNECT`` through that proxy that it answers with 200 — as the hub client
+    itself goes through the proxy."""
+    import base64
     import socket
     from urllib.parse import urlparse
 
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
         return False
     endpoint = os.environ.get("HF_ENDPOINT")
-    host = (urlparse(endpoint).hostname if endpoint else None) or "huggingface.co"
+    parsed = urlparse(endpoint) if endpoint else None
+    host = (parsed.hostname if parsed else None) or "huggingface.co"
+    port = (parsed.port if parsed else None) or 443
+    proxy = https_proxy_for(host)
     try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
+        if proxy is None:
+            with socket.create_connection((host, port), timeout=timeout):
+                return True
+        proxy_host, proxy_port, credentials = proxy
+        with socket.create_connection((proxy_host, proxy_port), timeout=timeout) as connection:
+            request = f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            if credentials:
+                request += "Proxy-Authorization: Basic " + base64.b64encode(credentials.encode()).decode() + "\r\n"
+            connection.sendall((request + "\r\n").encode("ascii"))
+            status = connection.recv(64).split(b"\r\n", 1)[0].split()
+            return len(status) >= 2 and status[1].startswith(b"2")
     except OSError:
         return False
 

@@ -2,9 +2,13 @@
 
 :func:`load_vlm` loads a hub id (default :data:`DEFAULT_MODEL`) or a local folder (e.g. the
 stand-in from :mod:`cxr_lib.models.stand_ins`) through ``AutoProcessor`` and
-``AutoModelForImageTextToText``. Precision: bfloat16 on CUDA (never float16: Gemma 3 produces empty
-output in float16), optional 4-bit on CUDA (bitsandbytes); float32 on CPU unless the processor has
-native bfloat16 (AMX), because on an AVX2 CPU a bfloat16 matmul is ~500× slower than float32.
+``AutoModelForImageTextToText``. Precision on CUDA is chosen from the GPU
+(:mod:`cxr_lib.models.device_plan`: bfloat16 on sm80 and newer; on older GPUs such as the T4, 4-bit
+weights with float32 compute), never float16 (Gemma 3 produces empty output in float16); float32 on
+CPU unless the processor has native bfloat16 (AMX), because on an AVX2 CPU a bfloat16 matmul is ~500×
+slower than float32. What was chosen, and why, is :attr:`VLM.configuration` (one line) and
+:meth:`VLM.made_with` (what records and cache keys carry). After loading, a short probe generation
+must show text (:mod:`cxr_lib.models.empty_answers`).
 
 :class:`VLM` generates reports in batches with left padding and decodes only the new tokens; greedy
 by default, sampling only with an explicit seed. Greedy means greedy whatever the model's own
@@ -21,7 +25,8 @@ that never leaves its thought has an empty answer (:attr:`Generation.thought_onl
 as ``uncertain`` (rule ``thought-only``). :meth:`VLM.stream_updates` streams the answer and the
 thought apart, so the app never shows a thought as the report.
 
-:meth:`VLM.score` is answer scoring: one forward pass per image on a yes/no question
+:meth:`VLM.score` is answer scoring: one forward pass per image, computing logits at the last position only
+(``logits_to_keep=1``), on a yes/no question
 (:data:`cxr_lib.models.prompts.SCORE_QUESTION`); the score is the softmax over two logits — the yes-answer
 and no-answer tokens at the first position of the model's turn — so P(pneumonia) = P(yes) / (P(yes)
 + P(no)). Each answer's logit is the log-sum-exp over the spellings that are one token in the
@@ -40,10 +45,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import os
 import queue
 import re
+import sys
 import threading
 import time
 import warnings
@@ -53,10 +58,12 @@ from typing import Any, Iterator, Sequence
 
 from cxr_lib.data.images import to_pil
 from cxr_lib.errors import GenerationError, ModelLoadError, ParameterError, PromptError, first_line
-from cxr_lib.models import cpu_decode
+from cxr_lib.models import cpu_decode, device_plan
+from cxr_lib.models.device_plan import refuse_float16, torch_dtype
+from cxr_lib.models.empty_answers import probe_answer
 from cxr_lib.models.hub import require_cached_or_reachable, unreachable_message
+from cxr_lib.models.model_names import LOCAL_REVISION_PREFIX, resolve_model
 from cxr_lib.models.prompts import SCORE_QUESTION, build_messages
-from cxr_lib.models.provenance import is_stand_in
 from cxr_lib.models.thoughts import EndOfOutput, decode_split, marker_ids
 
 DEFAULT_MODEL = "google/medgemma-1.5-4b-it"
@@ -157,6 +164,7 @@ class AnswerScore:
 
     p_pneumonia: float
     p_thought: float | None
+    note: str = ""  # what limited the score, if anything (a server's log-probability cap, unlisted spellings)
 
 
 def finish_generation(tokenizer: Any, new_ids: Sequence[int], eos: set[int], *, prompt_tokens: int,
@@ -186,93 +194,6 @@ def _redact(text: str) -> str:
         if value:
             text = text.replace(value, "***")
     return re.sub(r"hf_[A-Za-z0-9]{8,}", "***", text)
-
-
-def _looks_like_path(model: str) -> bool:
-    return model.startswith((".", "/", "~")) or model.count("/") != 1 or model.endswith("/")
-
-
-def local_fingerprint(folder: str | os.PathLike) -> str:
-    """A cheap revision for a local model folder: a hash of its JSON configs and weight file sizes."""
-    folder = Path(folder)
-    digest = hashlib.sha256()
-    for path in sorted(folder.iterdir()):
-        if path.suffix == ".json" and path.is_file():
-            digest.update(path.name.encode() + path.read_bytes())
-        elif path.suffix in (".safetensors", ".bin") and path.is_file():
-            digest.update(f"{path.name}:{path.stat().st_size}".encode())
-    return "local-" + digest.hexdigest()[:12]
-
-
-def cached_revision(model: str, revision: str | None = None) -> str | None:
-    """The commit a hub model's files would come from, read from the local cache (no network).
-
-    A 40-hex ``revision`` is returned as is; a branch or tag is looked up in the cache's refs;
-    ``None`` when the model is not cached.
-    """
-    if revision and re.fullmatch(r"[0-9a-f]{40}", revision):
-        return revision
-    try:
-        from huggingface_hub import constants
-    except ImportError:  # pragma: no cover
-        return None
-    ref = Path(constants.HF_HUB_CACHE) / ("models--" + model.replace("/", "--")) / "refs" / (revision or "main")
-    try:
-        sha = ref.read_text().strip()
-    except OSError:
-        return None
-    return sha if re.fullmatch(r"[0-9a-f]{40}", sha) else None
-
-
-def resolve_model(model: str | os.PathLike, revision: str | None = None) -> tuple[str, str | None, bool]:
-    """(model id or absolute folder, revision if known without loading, whether it is a stand-in).
-
-    Cheap (no torch, no transformers): used to look results up in the cache before loading.
-    """
-    text = str(model).strip()
-    if not text:
-        raise ModelLoadError("the model name is empty: pass a hub id such as google/medgemma-1.5-4b-it or a model folder")
-    path = Path(text).expanduser()
-    if path.exists():
-        if not path.is_dir():
-            raise ModelLoadError(f"{path} is a file, not a model folder: pass the folder that holds config.json")
-        if not (path / "config.json").is_file():
-            raise ModelLoadError(f"{path} has no config.json, so it is not a model folder: pass a folder saved with save_pretrained (or a hub id)")
-        return str(path.resolve()), revision or local_fingerprint(path), is_stand_in(path)
-    if _looks_like_path(text):
-        raise ModelLoadError(f"model folder {text} does not exist, and it is not a hub id (owner/name): check the path")
-    return text, cached_revision(text, revision), False
-
-
-def _cpu_has_native_bf16() -> bool:
-    import torch
-
-    try:
-        return "AMX" in str(torch.backends.cpu.get_cpu_capability()).upper()
-    except Exception:  # pragma: no cover
-        return False
-
-
-def _refuse_float16(dtype: Any) -> None:
-    """:class:`ParameterError` for float16 (a name or ``torch.float16``): Gemma 3 gives empty output in it."""
-    if dtype is not None and re.search(r"(?<!b)(float16|fp16|half)", str(dtype)):
-        raise ParameterError("float16 makes Gemma 3 produce empty output (transformers issue 36822): use bfloat16 or float32")
-
-
-def _pick_dtype(device: str, dtype: Any) -> Any:
-    import torch
-
-    _refuse_float16(dtype)
-    names = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float32": torch.float32, "fp32": torch.float32}
-    if isinstance(dtype, str):
-        if dtype not in names:
-            raise ParameterError(f"unknown dtype {dtype!r}: use bfloat16 or float32")
-        dtype = names[dtype]
-    if dtype is not None:
-        return dtype
-    if device.startswith("cuda"):
-        return torch.bfloat16
-    return torch.bfloat16 if _cpu_has_native_bf16() else torch.float32
 
 
 def _warn_cpu(model_id: str, dtype: Any) -> None:
@@ -329,11 +250,18 @@ class VLM:
     revision: str | None
     is_stand_in: bool
     device: str | None = None  # None until a lazy VLM loads: then CUDA when available, else CPU
-    dtype: Any = None  # None until loaded: then see load_vlm
+    dtype: Any = None  # None until planned: then see load_vlm
     load_in_4bit: bool = False
+    source: str | None = None  # where the weights come from (hub id or folder); default model_id
+    attention: str = "sdpa"  # the attention implementation asked of transformers
+    device_kind: str | None = None  # "cpu" or "cuda <name> (sm<NN>)", once planned
+    configuration: str = ""  # one line: device, precision, attention, batch limit, and why
+    max_batch: int | None = None  # the largest generation batch that fits (CUDA), once planned
     _model: Any = field(default=None, repr=False)
     _processor: Any = field(default=None, repr=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False)
+    _planned: bool = field(default=False, repr=False)
+    _device_config: Any = field(default=None, repr=False)
 
     # ---- loading
     @property
@@ -350,26 +278,32 @@ class VLM:
         self.load()
         return self._processor
 
+    def _source_revision(self) -> tuple[str, str | None]:
+        """Where to load from, and the revision to ask the hub for (none for a local folder)."""
+        revision = None if (self.revision or "").startswith(LOCAL_REVISION_PREFIX) else self.revision
+        return self.source or self.model_id, revision
+
     def load(self) -> None:
+        """Load the weights (once), then check with a short probe that the model answers with text."""
         with self._lock:
             if self._model is not None:
                 return
             import torch
             from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
 
-            self._resolve_device()
+            self._plan()
             if self.device == "cpu":
                 cpu_decode.wanted()  # a bad $CXR_CPU_GEMV fails before minutes of loading, not after
-            revision = None if (self.revision or "").startswith("local-") else self.revision
-            if not Path(self.model_id).is_dir():
-                require_cached_or_reachable(self.model_id, revision)
-            kwargs: dict[str, Any] = {"revision": revision, "dtype": self.dtype}
+            source, revision = self._source_revision()
+            if not Path(source).is_dir():
+                require_cached_or_reachable(source, revision)
+            kwargs: dict[str, Any] = {"revision": revision, "dtype": self.dtype, "attn_implementation": self.attention}
             if self.load_in_4bit:
-                kwargs.update(quantization_config=_four_bit_config(), device_map={"": self.device})
+                kwargs.update(quantization_config=_four_bit_config(self.dtype), device_map={"": self.device})
             try:
-                config = AutoConfig.from_pretrained(self.model_id, revision=revision)
-                model = AutoModelForImageTextToText.from_pretrained(self.model_id, **kwargs)
-                processor = AutoProcessor.from_pretrained(self.model_id, revision=revision)
+                config = AutoConfig.from_pretrained(source, revision=revision)
+                model = AutoModelForImageTextToText.from_pretrained(source, **kwargs)
+                processor = AutoProcessor.from_pretrained(source, revision=revision)
                 if not self.load_in_4bit:
                     model = model.to(self.device)
             except Exception as exc:  # turned into one line; the cause stays chained
@@ -390,6 +324,20 @@ class VLM:
                 self.revision = getattr(config, "_commit_hash", None)
             if self.device == "cpu" and not self.is_stand_in:
                 _warn_cpu(self.model_id, self.dtype)
+        self.check_answers()
+
+    def check_answers(self) -> None:
+        """A short generation on a plain image must show text; else :class:`~cxr_lib.errors.EmptyAnswerError`
+        (and the weights are dropped, so nothing runs on a model that answers with nothing)."""
+
+        def generate(image: Any, prompt: str, tokens: int) -> Generation:
+            return self._generate_batch([image], [prompt], GenerationSettings(max_new_tokens=tokens, batch_size=1))[0]
+
+        try:
+            probe_answer(generate, f"{self.model_id} ({self.configuration})")
+        except Exception:
+            self._model = None
+            raise
 
     def _cpu_threads(self) -> int | None:
         """1 for a tiny model on the CPU (thread hand-offs cost more than its matmuls), else None."""
@@ -398,8 +346,11 @@ class VLM:
         size = sum(p.numel() for p in self.model.parameters())
         return 1 if size < 20_000_000 else None
 
-    def _resolve_device(self) -> None:
-        """Pick the device and precision (see :func:`load_vlm`); warn once about a CPU run of a real model."""
+    def _plan(self) -> None:
+        """Settle the device, precision, quantisation and batch limit (see :func:`load_vlm`), without the
+        weights: records are keyed by them before anything loads."""
+        if self._planned:
+            return
         import torch
 
         if self.device is None:
@@ -409,7 +360,43 @@ class VLM:
             raise ModelLoadError(f"device {self.device!r} asked for but no CUDA GPU is available: use device='cpu'")
         if self.load_in_4bit and not self.device.startswith("cuda"):
             raise ParameterError("4-bit loading needs a CUDA GPU: drop load_in_4bit (--4bit) on the CPU")
-        self.dtype = _pick_dtype(self.device, self.dtype)
+        if self.device.startswith("cuda"):
+            explicit = None if self.dtype is None else str(torch_dtype(self.device, self.dtype)).replace("torch.", "")
+            chosen = device_plan.choose(device_plan.detect_gpu(self.device), self._shape(),
+                                        dtype=explicit, load_in_4bit=self.load_in_4bit or None)
+            self.dtype = torch_dtype(self.device, chosen.dtype)
+            self.load_in_4bit, self.attention, self.max_batch = chosen.load_in_4bit, chosen.attention, chosen.max_batch
+            self.device_kind, self.configuration, self._device_config = chosen.device_kind, chosen.line(), chosen
+            print(f"cxr: {self.model_id} on {chosen.line()}", file=sys.stderr, flush=True)
+        else:
+            self.dtype = torch_dtype(self.device, self.dtype)
+            self.device_kind = "cpu"
+            self.configuration = f"cpu: {str(self.dtype).replace('torch.', '')}, {self.attention} attention"
+        self._planned = True
+
+    def _shape(self) -> "device_plan.ModelShape":
+        """The model's shape from its ``config.json`` (read without the weights)."""
+        from transformers import AutoConfig
+
+        source, revision = self._source_revision()
+        try:
+            config = AutoConfig.from_pretrained(source, revision=revision)
+        except Exception as exc:
+            raise ModelLoadError(_explain_load_error(self.model_id, exc)) from exc
+        return device_plan.ModelShape.from_config(config.to_dict())
+
+    def batch_for(self, requested: int) -> int:
+        """The generation batch to run when ``requested`` is asked for: at most what fits on the GPU."""
+        self._plan()
+        return requested if self._device_config is None else self._device_config.batch_for(requested)
+
+    def made_with(self) -> dict[str, str]:
+        """How this model's outputs are made — backend, dtype, quantisation, attention, device kind —
+        for records and their keys (settled without loading the weights)."""
+        self._plan()
+        return {"backend": "in-process", "server": "", "dtype": str(self.dtype).replace("torch.", ""),
+                "quantization": "bitsandbytes-nf4" if self.load_in_4bit else "none", "attention": self.attention,
+                "device_kind": self.device_kind or "cpu"}
 
     # ---- inputs
     def encode(self, images: Sequence[Any], prompts: Sequence[str]) -> Any:
@@ -606,7 +593,8 @@ class VLM:
             batch = self.encode(chunk, [SCORE_QUESTION] * len(chunk))
             try:
                 with torch.inference_mode(), _threads(self._cpu_threads()):
-                    logits = self.model(**batch).logits[:, -1, :].float()  # left padding: last column is real
+                    # left padding: the last position is real; only its logits are computed (not the whole vocabulary at every position)
+                    logits = self.model(**batch, logits_to_keep=1).logits[:, -1, :].float()
             except Exception as exc:
                 if _is_oom(exc):
                     raise GenerationError(f"out of GPU memory scoring {len(chunk)} image(s): lower batch_size or load in 4-bit") from exc
@@ -637,15 +625,16 @@ def _threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _four_bit_config() -> Any:
-    import torch
+def _four_bit_config(compute_dtype: Any) -> Any:
+    """NF4 weights computing in ``compute_dtype`` (float32 on GPUs without native bfloat16; see
+    :mod:`cxr_lib.models.device_plan`)."""
     from transformers import BitsAndBytesConfig
 
     try:
         import bitsandbytes  # noqa: F401
     except ImportError as exc:
         raise ModelLoadError("4-bit loading needs bitsandbytes: pip install bitsandbytes (CUDA only)") from exc
-    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16)
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=compute_dtype)
 
 
 def load_vlm(
@@ -659,25 +648,21 @@ def load_vlm(
 ) -> VLM:
     """Load MedGemma (or a compatible folder, e.g. the stand-in) for generation and scoring.
 
-    ``device``: default CUDA when available, else CPU. ``dtype``: default bfloat16 on CUDA, float32
-    on a CPU without native bfloat16; float16 is refused. ``load_in_4bit`` needs CUDA and
-    bitsandbytes. ``lazy=True`` checks the name now and loads the weights on first use.
-    Raises :class:`ModelLoadError` (gated, not cached and offline, not such a model, out of memory).
-    Lazy loading imports no torch until the weights are needed, so ``device`` and ``dtype`` are
-    settled then.
+    ``device``: default CUDA when available, else CPU. ``dtype`` and ``load_in_4bit``: on CUDA chosen
+    from the GPU's capability and memory unless given (:mod:`cxr_lib.models.device_plan`: bfloat16 on
+    sm80 and newer, 4-bit weights with float32 compute on older GPUs), float32 on a CPU without native
+    bfloat16; float16 is refused. 4-bit needs CUDA and bitsandbytes. ``lazy=True`` checks the name now
+    and loads the weights on first use. A local folder is named by its folder name and content
+    digest (:mod:`cxr_lib.models.model_names`). Raises :class:`ModelLoadError` (gated, not cached and
+    offline, not such a model, out of memory) and :class:`~cxr_lib.errors.EmptyAnswerError` when a
+    short probe generation after loading shows no text.
     """
-    model_id, known_revision, stand_in = resolve_model(model, revision)
-    _refuse_float16(dtype)
+    ref = resolve_model(model, revision)
+    refuse_float16(dtype)
     if load_in_4bit and device is not None and not str(device).startswith("cuda"):
         raise ParameterError("4-bit loading needs a CUDA GPU: drop load_in_4bit (--4bit) on the CPU")
-    vlm = VLM(model_id=model_id, revision=known_revision or revision, is_stand_in=stand_in,
+    vlm = VLM(model_id=ref.name, revision=ref.revision, is_stand_in=ref.stand_in, source=ref.source,
               device=None if device is None else str(device), dtype=dtype, load_in_4bit=bool(load_in_4bit))
     if not lazy:
         vlm.load()
     return vlm
-
-
-def model_card(vlm: VLM) -> dict[str, Any]:
-    """Where a result came from: model id, revision, stand-in flag, device and precision."""
-    return {"model_id": vlm.model_id, "revision": vlm.revision, "stand_in": vlm.is_stand_in, "device": vlm.device,
-            "dtype": str(vlm.dtype).replace("torch.", ""), "load_in_4bit": vlm.load_in_4bit}

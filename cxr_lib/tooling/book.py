@@ -6,7 +6,11 @@ the book's pages and its configuration are read from there, and the executed not
 (``book/executed``) and the HTML (``_build/html``) are written there — nothing is written beside the
 installed package. A profile is a YAML file naming the parameters each notebook gets (see
 ``profiles/``); parameters are checked against each notebook's ``parameters`` cell before anything
-runs: an unknown name or a value of the wrong type is an error, not a warning.
+runs: an unknown name or a value of the wrong type is an error, not a warning. A profile that asks
+a server for its reports may have an ``agreement`` step: before any notebook, the server is compared
+with the model loaded here on a few images (:mod:`cxr_lib.analysis.agreement`), and a disagreement
+stops the book. ``cxr book --plan`` prints what a profile runs instead of running it
+(:mod:`cxr_lib.tooling.plan`).
 
 Each notebook also gets the repository the book is published from (``repository``, from
 :mod:`cxr_lib.tooling.repository`), which its Colab install cell installs from, and the book gets
@@ -30,9 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from cxr_lib.analysis.agreement import check_agreement
 from cxr_lib.data.artifacts import ARTIFACTS_DIR
 from cxr_lib.data.datasets import data_dirs
-from cxr_lib.errors import CxrError, ParameterError
+from cxr_lib.errors import CxrError, DisagreementError, ParameterError
 from cxr_lib.models.endpoint import open_endpoint
 from cxr_lib.models.hub import check_model_config as check_hub_model
 from cxr_lib.models.stand_ins import build_stand_ins, stand_ins_current
@@ -41,7 +46,9 @@ from cxr_lib.study import check_registered_parameters
 from cxr_lib.tooling.repository import source_repository, with_repository
 
 NOTEBOOKS = ("01_baseline", "02_super_resolution", "03_prompting")
-PROFILE_KEYS = {"name", "stand_ins", "parameters"}
+PROFILE_KEYS = {"name", "stand_ins", "parameters", "agreement"}
+#: What a profile's ``agreement`` step may set (:func:`cxr_lib.analysis.agreement.check_agreement`).
+AGREEMENT_KEYS = {"cases", "max_new_tokens", "score_tolerance", "early_tokens", "max_disagreeing"}
 STAND_IN_ANNOUNCEMENT = (
     "Built by the offline profile with STAND-IN models (tiny, random weights) in place of MedGemma and "
     "Swin2SR: their reports, readings, scores and every number computed from them are meaningless and are "
@@ -113,6 +120,7 @@ class Profile:
     stand_ins: bool
     parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
     path: Path | None = None
+    agreement: dict[str, Any] | None = None  # the server checked against the in-process model first (cases, …)
 
 
 def profile_names(root: str | os.PathLike = ".") -> list[str]:
@@ -145,8 +153,11 @@ def load_profile(path: str | Path) -> Profile:
     for name, values in parameters.items():
         if values is not None and not isinstance(values, dict):
             raise ParameterError(f"profile {path}: parameters.{name} must be a mapping of parameter names to values")
+    agreement = payload.get("agreement")
+    if agreement is not None and (not isinstance(agreement, dict) or set(agreement) - AGREEMENT_KEYS):
+        raise ParameterError(f"profile {path}: agreement must be a mapping with keys among {sorted(AGREEMENT_KEYS)}")
     return Profile(str(payload.get("name", path.stem)), bool(payload.get("stand_ins", False)),
-                   {k: dict(v or {}) for k, v in parameters.items()}, path)
+                   {k: dict(v or {}) for k, v in parameters.items()}, path, agreement)
 
 
 def notebook_parameters(profile: Profile, notebook: str, substitutions: dict[str, str]) -> dict[str, Any]:
@@ -218,6 +229,22 @@ def preflight(profile: Profile, substitutions: dict[str, str]) -> None:
     for url, model in sorted(endpoints):  # the server answers, with this model, and reads images
 
         open_endpoint(url, model or None).close()
+
+
+def agreement_step(profile: Profile, substitutions: dict[str, str]) -> None:
+    """The profile's ``agreement`` step: its server compared with the model loaded here on a few images
+    (:mod:`cxr_lib.analysis.agreement`); a disagreement stops the book before any notebook runs."""
+    if not profile.agreement:
+        return
+    parameters = notebook_parameters(profile, NOTEBOOKS[0], substitutions)
+    if not parameters.get("vlm_endpoint"):
+        raise ParameterError(f"profile {profile.name} has an agreement step but no vlm_endpoint to check")
+    print(f"agreement check: {parameters['vlm_endpoint']} against the model loaded here ...", flush=True)
+    result = check_agreement(parameters["vlm_endpoint"], parameters.get("vlm_model"), device=parameters.get("device"),
+                             **profile.agreement)
+    print("\n".join("  " + line for line in result.summary_lines()), flush=True)
+    if not result.agrees:
+        raise DisagreementError(result.verdict())
 
 
 EXECUTION_KEY = "cxr_execution_key"
@@ -305,6 +332,7 @@ def execute_notebooks(project: BookProject, profile: Profile, results: str | os.
     results = ensure_writable_dir(results).resolve()
     substitutions = {"results": project.relative(results), "stand_ins": project.relative(results / "stand_ins")}
     preflight(profile, substitutions)
+    agreement_step(profile, substitutions)
     if profile.stand_ins:
         folder = results / "stand_ins"
         if force or not stand_ins_current(folder):  # missing, older, or not the tokenizer available now
