@@ -165,7 +165,7 @@ def fidelity_summary_figure(summary, title: str = "") -> "Figure":
     fig, axes = plt.subplots(1, 2, figsize=(9.0, 1.4 + 0.42 * len(methods)), sharey=True)
     names = [display_name(m, bool(summary.loc[summary["method"] == m, "stand_in"].any())) for m in methods]
     sizes = sorted(summary["size"].unique(), reverse=True)
-    for ax, metric, label in zip(axes, ("psnr", "ssim"), ("PSNR (dB), higher is closer", "SSIM, higher is closer")):
+    for ax, metric, label in zip(axes, ("psnr", "ssim"), ("PSNR (dB), higher is closer", "SSIM (Gaussian window), higher is closer")):
         for k, size in enumerate(sizes):
             part = summary[summary["size"] == size].set_index("method").reindex(methods)
             y = np.arange(len(methods)) + (k - (len(sizes) - 1) / 2) * 0.2
