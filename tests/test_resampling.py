@@ -97,3 +97,23 @@ def test_the_verb_follows_the_interval(low: float, high: float, p: float | None,
 def test_phrase() -> None:
     assert phrase(0.0105, 0.0055, 0.0156, 4) == "+0.0105 [+0.0055, +0.0156]"
     assert phrase(-3.63, -3.72, -3.54, 2, " dB") == "-3.63 dB [-3.72 dB, -3.54 dB]"
+
+
+def test_a_rate_of_one_keeps_an_interval() -> None:
+    ones = np.ones(401)
+    kept = resampling.rate_interval(ones, groups=40)
+    assert kept.value == 1.0 and kept.high == 1.0 and 0.85 < kept.low < 0.95  # Wilson over 40 children
+    spread = np.concatenate([[0.5], np.linspace(0.4, 0.6, 400)])
+    assert resampling.rate_interval(spread, groups=40) == resampling.interval(spread)
+
+
+def test_auc_difference_of_independent_sets() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    y1, s1, _ = data(200, seed=1)
+    y2, _, s2 = data(200, seed=2)
+    gap = resampling.auc_difference((y1, s1, np.arange(200)), (y2, s2, np.arange(200)), n_resamples=400)
+    assert gap.value == pytest.approx(roc_auc_score(y1, s1) - roc_auc_score(y2, s2))
+    assert gap.low < gap.value < gap.high
+    same = resampling.auc_difference((y1, s1, np.arange(200)), (y1, s1, np.arange(200)), n_resamples=400)
+    assert same.value == 0 and same.low < 0 < same.high  # the same AUC, resampled apart: no difference

@@ -11,7 +11,9 @@ computed on the images as they are.
 - :func:`weighted_auc`: the AUC (Mann-Whitney, ties half) under each row of weights;
 - :func:`sensitivity_at_specificity`: the highest sensitivity among thresholds whose specificity is at
   least the given one (a point of the ROC curve, so no threshold is carried from elsewhere);
-- :func:`rates_at_threshold`: sensitivity and specificity of the calls ``score >= threshold``.
+- :func:`rates_at_threshold`: sensitivity and specificity of the calls ``score >= threshold``;
+  :func:`rate_interval` keeps an interval where a rate is 0 or 1 on every resample (Wilson's, over children);
+- :func:`auc_difference`: two AUCs measured on independent sets of images (e.g. validation against test).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from cxr_lib.analysis.evaluate import BOOTSTRAP_SAMPLES, CONFIDENCE
+from cxr_lib.analysis.evaluate import BOOTSTRAP_SAMPLES, CONFIDENCE, proportion_ci
 from cxr_lib.analysis.verdict import phrase
 
 
@@ -101,6 +103,16 @@ class Resampled:
         return phrase(self.value, self.low, self.high, digits)
 
 
+def rate_interval(values: np.ndarray, groups: int, confidence: float = CONFIDENCE) -> Resampled:
+    """:func:`interval` for a proportion; where it is 0 or 1 on every resample (the percentile interval
+    collapses to a point), the Wilson interval counting each of the ``groups`` children once instead."""
+    found = interval(values, confidence)
+    if found.low == found.high and found.value in (0.0, 1.0) and groups > 0:
+        wilson = proportion_ci(int(round(found.value * groups)), groups, confidence)
+        return Resampled(found.value, wilson.low, wilson.high)
+    return found
+
+
 def interval(values: np.ndarray, confidence: float = CONFIDENCE) -> Resampled:
     """Row 0 of ``values`` (the images as they are) with the percentile interval of the other rows."""
     values = np.asarray(values, dtype=float)
@@ -110,3 +122,14 @@ def interval(values: np.ndarray, confidence: float = CONFIDENCE) -> Resampled:
         return Resampled(float(values[0]), float("nan"), float("nan"))
     low, high = np.percentile(rest, [tail, 100 - tail])
     return Resampled(float(values[0]), float(low), float(high))
+
+
+def auc_difference(first: tuple[Sequence[int], Sequence[float], Sequence[object]],
+                   second: tuple[Sequence[int], Sequence[float], Sequence[object]],
+                   n_resamples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> Resampled:
+    """AUC of ``first`` minus AUC of ``second`` — two independent sets of images, each given as
+    ``(labels, scores, groups)`` — with a 95% interval from resampling the children of each set apart."""
+    values = []
+    for k, (labels, scores, groups) in enumerate((first, second)):
+        values.append(weighted_auc(labels, scores, bootstrap_weights(groups, n_resamples, seed + k)))
+    return interval(values[0] - values[1])
