@@ -699,6 +699,8 @@ def book_numbers(data_dir: str | os.PathLike | None = None) -> dict[str, str]:
         "reader_test_auc": f"{_auc(real_test):.3f}", "reader_val_n": str(len(real_val)), "reader_val_independent_n": str(len(kept)),
         "reader_threshold_before": f"{reader_record:.3f}", "reader_threshold_after": f"{thresholds[reader_analysis.ORIGINAL]:.3f}",
         "overlap_finding": overlap_finding(kept, real_test, data_dir),
+        "family_size": str(len(reader_analysis.FAMILY_PAIRS)),
+        "fixed_specificity": f"{reader_analysis.FIXED_SPECIFICITY:.0%}",
         "cnn_val_errors": _error_mix(cnn_val), "cnn_val_errors_independent": _error_mix(cnn_val[cnn_val["index"].isin(independent.indices)]),
         "cnn_test_errors": _error_mix(predictions), "cnn_threshold": f"{threshold:.3f}",
     }
