@@ -10,8 +10,8 @@ test data, no VLM output): the smallest margin at or below which at least :data:
 (80 %) of the CNN's validation errors fall. A test case whose margin is at or below it is reviewed.
 Since the amendment of :data:`AMENDMENT_DATE` (made before any MedGemma result) only the validation
 images whose child has no image in train choose it (``validation_indices``;
-:func:`cxr_lib.data.patients.independent_val`): the others come from children the CNN was trained on. :func:`share_table`
-gives the cut-off and the review set at each share of :data:`SENSITIVITY_SHARES` (the pre-specified
+:func:`cxr_lib.data.patients.independent_val`): the others come from children the CNN was trained
+on. :func:`share_table` gives the cut-off and the review set at each share of :data:`SENSITIVITY_SHARES` (the pre-specified
 sensitivity analysis), and :func:`review_size_interval` how far the review set's size moves when the
 validation children are resampled — the precision the cut-off has.
 
