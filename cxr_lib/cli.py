@@ -372,14 +372,15 @@ def _add_reader(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--out", default="results/hr_reader",
                    help="reader folder (default results/hr_reader; the committed one is cxr_lib/artifacts/hr_reader)")
     _add_training_options(t, "maximum epochs", "stratified", "images", "val images")
-    pr = steps.add_parser("predict", help="the reader's test predictions per input (the real original, upscalers)")
+    pr = steps.add_parser("predict", help="the reader's test or val predictions per input (the real original, upscalers)")
     pr.add_argument("--checkpoint", required=True, help="reader folder written by `cxr reader train`")
-    pr.add_argument("--inputs", default="hr,lanczos,swin2sr-cxr,realesrgan-x4plus",
+    pr.add_argument("--split", default="test", help="test (the images with a real original) or val (its 112×112 originals); default test")
+    pr.add_argument("--inputs", default=",".join(reader.FAMILY),
                     help=f"comma-separated: hr (the real original) and upscalers ({_names(METHODS)}); "
-                         "default hr,lanczos,swin2sr-cxr,realesrgan-x4plus")
+                         f"default: the family, {','.join(reader.FAMILY)}")
     pr.add_argument("--model", help="Swin2SR hub id or folder for the swin2sr input (default caidas/swin2SR-classical-sr-x4-64)")
     pr.add_argument("--data-dir", help="folder holding the data (default: $CXR_DATA_DIR)")
-    pr.add_argument("--out", required=True, help="predictions CSV to write (one row per input and test image)")
+    pr.add_argument("--out", required=True, help="predictions CSV to write (one row per input and image)")
     p.set_defaults(handler=_run_reader)
 
 
@@ -390,7 +391,7 @@ def _run_reader(args: argparse.Namespace) -> int:
         print("\n".join(run.summary_lines()))
         return 0
     inputs = [i.strip() for i in args.inputs.split(",") if i.strip()]
-    frame = reader.run_prediction(args.checkpoint, inputs, args.out, args.model, args.data_dir)
+    frame = reader.run_prediction(args.checkpoint, inputs, args.out, args.model, args.data_dir, args.split)
     print(reader.summary_table(frame).to_string())
     print(f"wrote {args.out}")
     return 0

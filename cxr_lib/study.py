@@ -8,6 +8,7 @@ are imported here for it.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,13 +17,24 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from cxr_lib.analysis import cnn_eval, evaluate, fidelity, reader as reader_analysis, reference, review, runner
+from cxr_lib.analysis import (
+    cnn_eval,
+    evaluate,
+    fidelity,
+    reader as reader_analysis,
+    reference,
+    resampling,
+    review,
+    runner,
+    sr_verdict,
+    verdict,
+)
 from cxr_lib.analysis.cnn_eval import benchmark_table, evaluate_frame
 from cxr_lib.analysis.conditions import condition_images
 from cxr_lib.analysis.evaluate import binary_metrics, proportion_ci
 from cxr_lib.analysis.labels import highlight
 from cxr_lib.analysis.runner import run_reports
-from cxr_lib.data import datasets
+from cxr_lib.data import datasets, patients
 from cxr_lib.data.artifacts import committed
 from cxr_lib.data.cases import CaseSet, load_case_set
 from cxr_lib.data.datasets import (  # load_*: also for the notebooks
@@ -35,7 +47,7 @@ from cxr_lib.data.datasets import (  # load_*: also for the notebooks
     load_split,
 )
 from cxr_lib.data.predictions import read_predictions
-from cxr_lib.errors import CxrError, DataNotFoundError, ParameterError
+from cxr_lib.errors import CxrError, DataError, DataNotFoundError, ParameterError
 from cxr_lib.languages import check_languages, is_right_to_left
 from cxr_lib.models.backends import open_vlm  # for the notebooks
 from cxr_lib.models.cnn import read_threshold
@@ -62,9 +74,12 @@ DEFAULT_VALIDATION = DEFAULT_PREDICTIONS.with_name("predictions_val.csv")
 ERROR_SETS = ("cnn-errors", "cnn-false-positives", "cnn-false-negatives")
 #: Every test case the review sends to the VLM (needs the review cut-off).
 REVIEW_SET = "cnn-review"
+#: The committed fidelity tables the front page's verdict reads.
+VERDICT_FIDELITY = ("fidelity_swin2sr_cxr", "fidelity_realesrgan")
+
 #: The notebooks' parameters that name registry entries, and the names each may take (read at each check).
 REGISTERED_PARAMETERS: dict[str, Sequence[str]] = {
-    "conditions": CONDITIONS, "upscaler": CONDITIONS, "reader_inputs": CONDITIONS, "reader_committed_inputs": CONDITIONS,
+    "conditions": CONDITIONS, "upscaler": CONDITIONS, "reader_inputs": CONDITIONS,
     "fidelity_methods": METHODS, "fidelity_committed_methods": METHODS, "figure_methods": METHODS,
     "prompt_strategy": STRATEGIES, "strategies": STRATEGIES,
 }
@@ -123,21 +138,77 @@ def review_cutoff(
     train_preset: str | None = None,
     results_dir: str | os.PathLike = "results",
     data_dir: str | os.PathLike | None = None,
+    capture: float = review.ERROR_CAPTURE,
 ) -> "ReviewCutoff":
     """The review cut-off, chosen on the validation predictions of the same CNN run as
     :func:`cnn_predictions` (trained now, a checkpoint, or a predictions CSV with ``checkpoint.json``
-    beside it); see :mod:`cxr_lib.analysis.review`."""
+    beside it), on the validation images whose child has no train image (see
+    :mod:`cxr_lib.analysis.review`)."""
 
+    path, threshold = validation_source(validation_csv, checkpoint, train_preset, results_dir, data_dir)
+    indices, selection = independent_selection(data_dir)
+    return review.choose_cutoff(path, threshold, capture, data_dir, indices, selection)
+
+
+def validation_source(
+    validation_csv: str | os.PathLike | None = DEFAULT_VALIDATION,
+    checkpoint: str | os.PathLike | None = None,
+    train_preset: str | None = None,
+    results_dir: str | os.PathLike = "results",
+    data_dir: str | os.PathLike | None = None,
+) -> tuple[Path, float]:
+    """The CNN's validation predictions file and its threshold, from the same run as :func:`cnn_predictions`."""
     if train_preset:
         folder = Path(results_dir) / "baseline"
-        return review.choose_cutoff(folder / "predictions_val.csv", read_threshold(folder), data_dir=data_dir)
+        return folder / "predictions_val.csv", read_threshold(folder)
     if checkpoint:
         run = cnn_eval.run_prediction(checkpoint, "val", Path(results_dir) / "baseline" / "predictions_val.csv",
                                       data_dir, case_sets=False)
-        return review.choose_cutoff(run.predictions_path, run.threshold, data_dir=data_dir)
+        return Path(run.predictions_path), run.threshold
     if validation_csv is None:
         raise ParameterError("no validation predictions: set cnn_validation, cnn_checkpoint or train_cnn_preset")
-    return review.choose_cutoff(validation_csv, read_threshold(Path(validation_csv).parent), data_dir=data_dir)
+    return Path(validation_csv), read_threshold(Path(validation_csv).parent)
+
+
+def independent_selection(data_dir: str | os.PathLike | None = None) -> tuple[tuple[int, ...] | None, str]:
+    """The val images whose child has no train image, and a sentence saying so; ``None`` (every val image)
+    with a sentence saying why, where the data folder lacks the file names that identify children."""
+    try:
+        independent = patients.independent_val(data_dir)
+    except DataNotFoundError:
+        return None, (f"every validation image: the data folder has no {datasets.HR_PAIRS_FILE}, whose file names "
+                      "identify the children, so the amended rule (val images independent of train) could not be applied")
+    return independent.indices, independent.describe()
+
+
+def review_shares(
+    predictions: pd.DataFrame,
+    validation_csv: str | os.PathLike | None = DEFAULT_VALIDATION,
+    checkpoint: str | os.PathLike | None = None,
+    train_preset: str | None = None,
+    results_dir: str | os.PathLike = "results",
+    data_dir: str | os.PathLike | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The pre-specified sensitivity analysis of the review: the cut-off and the test cases reviewed at
+    75%, 80% and 90% of the validation errors, on the independent val images (the amended rule) and on every
+    val image (the rule before it); and the size of the review set at 80% with its 95% interval over val
+    sets resampled by child — what the smaller validation set costs in precision."""
+    path, threshold = validation_source(validation_csv, checkpoint, train_preset, results_dir, data_dir)
+    indices, _ = independent_selection(data_dir)
+    selections = {"every val image (before the amendment)": None}
+    if indices is not None:
+        selections = {"val images independent of train (amended)": indices, **selections}
+    shares = review.share_table(path, threshold, predictions["prob_pneumonia"], selections, data_dir=data_dir)
+    val_children = patients.split_patients("val", data_dir) if indices is not None else pd.Series(dtype=object)
+    rows = {}
+    for name, chosen in selections.items():
+        frame = review.validation_frame(path, threshold, chosen, data_dir)
+        size = review.review_size_interval(frame, patients.groups(frame["index"], val_children), threshold,
+                                           predictions["prob_pneumonia"])
+        rows[name] = {"validation images": len(frame), "validation errors": int(frame["error"].sum()),
+                      f"test cases reviewed at {review.ERROR_CAPTURE:.0%} [95% interval, val children resampled]":
+                          f"{size.value:.0f} [{size.low:.0f}, {size.high:.0f}]"}
+    return shares, pd.DataFrame(rows).T
 
 
 def select_cases(
@@ -550,33 +621,203 @@ def fidelity_step(test: Split, hr: Any, methods: Sequence[str], committed_file: 
 
 @dataclass
 class ReaderStep:
-    """The high-resolution reader shown each input on the same test images, beside the 28×28 CNN."""
+    """The high-resolution reader shown each input on the same test images, beside the 28×28 CNN: the
+    family of inputs and comparisons fixed in :mod:`cxr_lib.analysis.reader`, with patient-grouped intervals."""
 
     reader: Any  # cxr_lib.models.hr_reader.Reader
-    frame: pd.DataFrame  # one row per input and image (the CNN's as the row ``cnn-28``)
+    frame: pd.DataFrame  # test predictions: one row per input and image (the CNN's as the row ``cnn-28``)
+    val: pd.DataFrame  # the same on the val images with a real original
     sources: str  # Markdown: what was predicted now and what was read from a committed file
-    summary: pd.DataFrame  # AUC (bootstrap CI), sensitivity and specificity per input
-    paired: pd.DataFrame  # DeLong and McNemar between inputs
+    independent: Any  # cxr_lib.data.patients.IndependentVal: the val images that choose the thresholds
+    thresholds: pd.Series  # input → threshold chosen on its own independent val images
+    draws: Any  # cxr_lib.analysis.reader.Resamples: the patient-grouped bootstrap draws
+    family: pd.DataFrame  # per input: AUC, sensitivity at fixed specificity, own-threshold calls
+    comparisons: pd.DataFrame  # the family's pairs: DeLong with patient clusters, Holm
+    calibration: pd.DataFrame  # every input at the real-image threshold
+    outside: pd.DataFrame  # real inputs outside the family (exploratory), same columns as ``family``
+    stand_ins: pd.DataFrame  # inputs made by a stand-in: pipeline check only
 
     def description(self) -> str:
-        """Markdown: the reader, how it was trained, and where its predictions come from."""
-        return self.reader.describe_markdown() + "\n\n" + self.sources
+        """Markdown: the reader, how it was trained, where its predictions come from, which val images choose thresholds."""
+        test_children = self.draws.children
+        return (self.reader.describe_markdown() + "\n\n" + self.sources + "\n\n"
+                f"Thresholds are chosen on {self.independent.describe()}. The {len(self.draws.labels)} test images come "
+                f"from {test_children} children (or images whose child is unknown); intervals resample children.")
 
-    def findings(self) -> str:
-        """Markdown bullets: what the 28×28 bottleneck removes and what each upscaler gives back."""
-        return reader_analysis.findings(self.summary, self.paired) + "\n" + reader_analysis.threshold_note(self.frame)
+    def comparisons_table(self) -> pd.DataFrame:
+        """The family's comparisons for display."""
+        shown = self.comparisons.assign(**{"A": self.comparisons["A"].map(reader_analysis.input_label),
+                                           "B": self.comparisons["B"].map(reader_analysis.input_label)})
+        return shown.drop(columns=["low", "high"]).round({"AUC A": 4, "AUC B": 4, "AUC B − A": 4, "p": 4, "p (Holm)": 4})
+
+    def others(self) -> pd.DataFrame:
+        """The inputs outside the family: real ones (exploratory) and stand-ins (pipeline check), labelled;
+        one row saying there are none where there are none."""
+        parts = [table.assign(provenance=label) for table, label in
+                 ((self.outside, "real weights, outside the family (exploratory)"),
+                  (self.stand_ins, f"STAND-IN: {STAND_IN_LABEL}")) if len(table)]
+        if not parts:
+            return pd.DataFrame({"": ["none: every input shown is in the family"]}, index=["other inputs"])
+        return pd.concat(parts)
+
+    def figure_frame(self) -> pd.DataFrame:
+        """The family's predictions with the calls at the threshold chosen on the real val originals."""
+        family = self.frame[self.frame["input"].isin([*reader_analysis.FAMILY, reader_analysis.CNN_ROW])]
+        return reader_analysis.at_threshold(family, float(self.thresholds[reader_analysis.ORIGINAL]))
+
+    def verdict(self, fidelity_paired: pd.DataFrame) -> str:
+        """Markdown bullets: the three verdict lines and the calibration finding, from the tables."""
+        lines = [*sr_verdict.verdict_lines(fidelity_paired, self.comparisons), sr_verdict.calibration_line(self.calibration)]
+        return "\n".join(f"- {line}" for line in lines) + "\n"
 
 
 def reader_step(checkpoint: str | os.PathLike, test: Split, hr: Any, inputs: Sequence[str], committed_file: str | None,
-                committed_inputs: Sequence[str], cnn: pd.DataFrame, *, sr_model: Any = None,
-                spot_check: int = 2) -> ReaderStep:
-    """Load the reader, predict ``inputs`` now and read ``committed_inputs`` from ``committed_file``
-    (checked), add the CNN's predictions ``cnn`` on the same images, and compare."""
+                cnn: pd.DataFrame, *, cnn_validation: str | os.PathLike = DEFAULT_VALIDATION, sr_model: Any = None,
+                spot_check: int = 2, data_dir: str | os.PathLike | None = None,
+                n_resamples: int = evaluate.BOOTSTRAP_SAMPLES) -> ReaderStep:
+    """Load the reader; predict ``inputs`` now, on the test images with a real original and on the val
+    originals, and read every other input of the family from ``committed_file`` and the
+    ``predictions_val.csv`` beside it (checked); add the CNN (``cnn``, ``cnn_validation``) on the same
+    images; choose each input's threshold on the val images independent of train; and compare."""
     reader = load_reader(checkpoint)
-    frame, sources = reader_analysis.combined_predictions(reader, test, hr, inputs, committed_file, committed_inputs,
-                                                          spot_check=spot_check, sr_model=sr_model)
+    val_split, val_originals = load_split("val", data_dir=data_dir), reader_analysis.load_originals("val", data_dir)
+    committed_val = None if committed_file is None else Path(committed_file).with_name("predictions_val.csv")
+    frame, on_test = reader_analysis.combined_predictions(reader, test, hr, inputs, committed_file, spot_check, sr_model)
+    val, on_val = reader_analysis.combined_predictions(reader, val_split, val_originals, inputs, committed_val, spot_check,
+                                                       sr_model)
     frame = reader_analysis.with_cnn(frame, cnn)
-    return ReaderStep(reader, frame, sources, reader_analysis.summary_table(frame), reader_analysis.paired_table(frame))
+    val = reader_analysis.with_cnn(val, read_predictions(cnn_validation, "val", data_dir))
+    independent = patients.independent_val(data_dir)
+    thresholds = reader_analysis.val_thresholds(val, independent.indices)
+    family, outside, faked = reader_analysis.split_by_provenance(frame)
+    cases = sorted(set(frame["index"]))
+    draws = reader_analysis.Resamples.of(frame, dict(zip(cases, patients.groups(cases, patients.split_patients("test", data_dir)))),
+                                         n_resamples)
+    return ReaderStep(
+        reader, frame, val, on_test + " " + on_val, independent, thresholds, draws,
+        reader_analysis.family_table(draws, thresholds), reader_analysis.family_comparisons(draws),
+        reader_analysis.calibration_table(draws, thresholds), _rows_of(outside, draws, thresholds),
+        _rows_of(faked, draws, thresholds))
+
+
+def _rows_of(part: pd.DataFrame, draws: Any, thresholds: pd.Series) -> pd.DataFrame:
+    """The per-input table for the inputs of ``part`` (empty when there are none)."""
+    names = list(dict.fromkeys(part["input"]))
+    return reader_analysis.family_table(draws, thresholds, names) if names else pd.DataFrame()
+
+
+def book_numbers(data_dir: str | os.PathLike | None = None) -> dict[str, str]:
+    """The numbers the book's Markdown pages state, computed from the committed artifacts and the data's file
+    names when the book is built (MyST substitutions: ``{{ name }}`` in a page): the super-resolution verdict,
+    the children behind the images, what the train/val overlap did to the earlier numbers, and the review
+    cut-off before and after the amendment with its sensitivity analysis."""
+    predictions = cnn_predictions(data_dir=data_dir)
+    threshold = read_threshold(DEFAULT_VALIDATION.parent)
+    independent = patients.independent_val(data_dir)
+    before, after = (review_cutoff_on(None, data_dir), review_cutoff_on(independent.indices, data_dir))
+    shares, precision = review_shares(predictions, data_dir=data_dir)
+    test_children = patients.split_patients("test", data_dir)
+    hr_test = read_predictions(DEFAULT_PREDICTIONS, "test", data_dir)
+    labels = hr_test.set_index("index")["label"]
+    pneumonia = test_children[labels.loc[test_children.index].to_numpy() == 1]
+    reader_val = pd.read_csv(committed("hr_reader/predictions_val.csv"))
+    reader_test = pd.read_csv(committed("hr_reader/predictions_test.csv"))
+    real_val = reader_val[reader_val["input"] == reader_analysis.ORIGINAL]
+    kept = real_val[real_val["index"].isin(independent.indices)]
+    real_test = reader_test[reader_test["input"] == reader_analysis.ORIGINAL]
+    cnn_val = read_predictions(DEFAULT_VALIDATION, "val", data_dir)
+    reader_record = float(json.loads(committed("hr_reader/reader.json").read_text())["threshold"])
+    thresholds = reader_analysis.val_thresholds(reader_val, independent.indices)
+    reviewed = {name: int(cut.reviewed(predictions["prob_pneumonia"]).sum()) for name, cut in (("before", before), ("after", after))}
+    try:
+        earlier = reference.brief(reference.read_reports(load_reference_reports(data_dir)))
+    except DataNotFoundError:
+        earlier = f"its reports ({REFERENCE_REPORTS_FILE}) are not in the data folder, so nothing is recomputed here."
+    numbers = {
+        "sr_verdict": committed_verdict(data_dir), "earlier_brief": earlier,
+        "amendment_date": review.AMENDMENT_DATE,
+        "val_images": str(independent.val_images), "val_independent": str(len(independent)),
+        "val_shared_images": str(independent.shared), "val_shared_children": str(independent.shared_children),
+        "val_children": str(independent.val_children), "val_unknown": str(independent.unknown),
+        "train_unknown": str(independent.train_unknown),
+        "test_images_named": str(len(test_children)), "test_children": str(test_children.nunique()),
+        "test_pneumonia_images": str(len(pneumonia)), "test_pneumonia_children": str(pneumonia.nunique()),
+        "cutoff_before": f"{before.margin:.3f}", "cutoff_after": f"{after.margin:.3f}",
+        "errors_before": f"{before.errors_reviewed} of {before.validation_errors}",
+        "errors_after": f"{after.errors_reviewed} of {after.validation_errors}",
+        "review_before": str(reviewed["before"]), "review_after": str(reviewed["after"]),
+        "review_precision": _markdown_table(precision), "review_shares": _markdown_table(shares.reset_index()),
+        "reader_val_auc": f"{_auc(real_val):.3f}", "reader_val_auc_independent": f"{_auc(kept):.3f}",
+        "reader_test_auc": f"{_auc(real_test):.3f}", "reader_val_n": str(len(real_val)), "reader_val_independent_n": str(len(kept)),
+        "reader_threshold_before": f"{reader_record:.3f}", "reader_threshold_after": f"{thresholds[reader_analysis.ORIGINAL]:.3f}",
+        "overlap_finding": overlap_finding(kept, real_test, data_dir),
+        "family_size": str(len(reader_analysis.FAMILY_PAIRS)),
+        "fixed_specificity": f"{reader_analysis.FIXED_SPECIFICITY:.0%}",
+        "cnn_val_errors": _error_mix(cnn_val), "cnn_val_errors_independent": _error_mix(cnn_val[cnn_val["index"].isin(independent.indices)]),
+        "cnn_test_errors": _error_mix(predictions), "cnn_threshold": f"{threshold:.3f}",
+    }
+    return numbers
+
+
+def overlap_finding(val: pd.DataFrame, test: pd.DataFrame, data_dir: str | os.PathLike | None = None) -> str:
+    """One sentence: the reader's AUC on the val originals independent of train against its AUC on the test
+    originals (children resampled within each set), and what that says about the val/test gap."""
+    children = {"val": patients.split_patients("val", data_dir), "test": patients.split_patients("test", data_dir)}
+    sets = [(f["label"].to_numpy(), f["prob_pneumonia"].to_numpy(), patients.groups(f["index"], children[name]))
+            for name, f in (("val", val), ("test", test))]
+    gap = resampling.auc_difference(*sets)
+    verb = verdict.direction(gap.low, gap.high)
+    meaning = ("so children shared with train do not explain why the validation split flattered the reader: the "
+               "validation images, all from Kermany's train folder, differ from the test folder's"
+               if verb == "higher" else "so the gap between the whole validation split and test is not shown to "
+               "remain once the shared children are left out")
+    return (f"on the independent validation originals its AUC is {verb} {'than' if verb != 'no different' else 'from'} "
+            f"on the test originals ({gap.signed(3)}, children resampled in each set), {meaning}")
+
+
+def review_cutoff_on(indices: Sequence[int] | None, data_dir: str | os.PathLike | None = None) -> "ReviewCutoff":
+    """The committed CNN run's review cut-off chosen on the val images ``indices`` (``None``: every val image)."""
+    return review.choose_cutoff(DEFAULT_VALIDATION, read_threshold(DEFAULT_VALIDATION.parent), data_dir=data_dir,
+                                validation_indices=indices)
+
+
+def _auc(frame: pd.DataFrame) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(frame["label"], frame["prob_pneumonia"]))
+
+
+def _error_mix(frame: pd.DataFrame) -> str:
+    wrong = frame["pred"] != frame["label"]
+    negatives, positives = int((wrong & (frame["label"] == 1)).sum()), int((wrong & (frame["label"] == 0)).sum())
+    return f"{int(wrong.sum())} errors ({negatives} false negatives, {positives} false positives) on {len(frame)} images"
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    """A small table as Markdown (index as the first column when it has a name or is not a range)."""
+    shown = frame.reset_index() if not isinstance(frame.index, pd.RangeIndex) else frame
+    header = [str(c) if str(c) != "index" else "" for c in shown.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in shown.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def committed_verdict(data_dir: str | os.PathLike | None = None, n_resamples: int = evaluate.BOOTSTRAP_SAMPLES) -> str:
+    """The super-resolution verdict (three Markdown bullets) computed from the committed artifacts alone: the
+    fidelity tables, the reader's and the CNN's test predictions, and the children behind the test images.
+    No model runs: the book's front page states it with the numbers of the files in the repository."""
+    scores = pd.concat([pd.read_csv(committed(f"fidelity/{name}.csv")) for name in VERDICT_FIDELITY], ignore_index=True)
+    scores = scores.drop_duplicates(["index", "method", "size"]).reset_index(drop=True)
+    frame = pd.read_csv(committed("hr_reader/predictions_test.csv"))
+    if frame["stand_in"].astype(bool).any():
+        raise DataError("the committed reader predictions hold stand-in rows: commit results of real models only")
+    frame = reader_analysis.with_cnn(frame[frame["input"].isin(reader_analysis.FAMILY)],
+                                     read_predictions(DEFAULT_PREDICTIONS, "test", data_dir))
+    cases = sorted(set(frame["index"]))
+    draws = reader_analysis.Resamples.of(frame, dict(zip(cases, patients.groups(cases, patients.split_patients("test", data_dir)))),
+                                         n_resamples)
+    lines = sr_verdict.verdict_lines(fidelity.paired_differences(scores), reader_analysis.family_comparisons(draws))
+    return "\n".join(f"- {line}" for line in lines) + "\n"
 
 
 def fidelity_examples(test: Split, hr: Any, indices: Sequence[int], methods: Sequence[str], sr_model: Any = None) -> Any:

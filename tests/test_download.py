@@ -201,7 +201,7 @@ def test_committed_fidelity_is_computed_now_on_medmnist_224(test_split, hr, medm
 
 
 def test_committed_reader_predictions_are_made_now_on_medmnist_224(test_split, medmnist_224) -> None:
-    from cxr_lib.analysis.reader import combined_predictions
+    from cxr_lib.analysis.reader import FAMILY, combined_predictions
     from cxr_lib.errors import PredictionsError
     from cxr_lib.models.hr_reader import load_reader
 
@@ -209,7 +209,7 @@ def test_committed_reader_predictions_are_made_now_on_medmnist_224(test_split, m
     committed = "artifacts/hr_reader/predictions_test.csv"  # the 555 images of the subset
     subset_like = datasets.HRReference(medmnist_224.images, medmnist_224.test_index, medmnist_224.path, False)
     with pytest.raises(PredictionsError, match="do not cover the 3 test images"):
-        combined_predictions(reader, test_split, subset_like, ["hr"], committed, ["lanczos"], spot_check=0)
-    frame, note = combined_predictions(reader, test_split, medmnist_224, ["hr"], committed, ["lanczos"], spot_check=0)
-    assert sorted(set(frame["input"])) == ["hr", "lanczos"] and len(frame) == 2 * 3
-    assert note.startswith("Predicted now: hr, lanczos.") and "not on MedMNIST+'s 224×224 file" in note
+        combined_predictions(reader, test_split, subset_like, ["hr"], committed, spot_check=0)
+    frame, note = combined_predictions(reader, test_split, medmnist_224, ["hr"], committed, spot_check=0)
+    assert set(frame["input"]) == set(FAMILY) and len(frame) == len(FAMILY) * 3  # the whole family, made now
+    assert note.startswith("Predicted now on the test images: hr, ") and "not on MedMNIST+'s 224×224 file" in note

@@ -56,6 +56,26 @@ def test_metrics_on_known_images() -> None:
     assert error_map(b, a).max() == 10 and error_map(b, a).sum() == 10
 
 
+def test_headline_ssim_is_wang_et_al_gaussian_and_the_uniform_window_is_kept(interp_table, test_split, hr, indices) -> None:
+    from skimage.metrics import structural_similarity
+
+    from cxr_lib.analysis.fidelity import SSIM_WINDOWS, ssim_uniform7
+
+    i = indices[5]
+    estimate = upscale_batch([test_split.image(i)], "lanczos", 224)[0]
+    reference = hr.image(i)
+    gaussian = structural_similarity(reference, estimate, data_range=255, gaussian_weights=True, sigma=1.5,
+                                     use_sample_covariance=False)
+    assert ssim(estimate, reference) == pytest.approx(gaussian)
+    assert ssim_uniform7(estimate, reference) == pytest.approx(structural_similarity(reference, estimate, data_range=255))
+    assert abs(gaussian - ssim_uniform7(estimate, reference)) > 1e-3  # two different measures, both kept
+    row = interp_table.query("index == @i and method == 'lanczos' and size == 224").iloc[0]
+    assert row["ssim"] == pytest.approx(gaussian) and row["ssim_uniform7"] == pytest.approx(ssim_uniform7(estimate, reference))
+    assert "Gaussian" in SSIM_WINDOWS["ssim"] and "7×7" in SSIM_WINDOWS["ssim_uniform7"]
+    markdown = summary_markdown(summarise_fidelity(interp_table))
+    assert "SSIM, Gaussian σ 1.5 (95% CI)" in markdown and "SSIM, uniform 7×7 (95% CI)" in markdown
+
+
 def test_error_map_needs_the_same_shape() -> None:
     with pytest.raises(UpscaleError, match="resize one first"):
         error_map(np.zeros((28, 28), np.uint8), np.zeros((224, 224), np.uint8))

@@ -70,7 +70,7 @@ def test_damaged_checkpoints_are_refused(trained: hr_reader.Reader, tmp_path: Pa
 # --------------------------------------------------------------------------- inputs and predictions
 
 
-def test_every_input_is_112_grayscale(test_split, hr) -> None:
+def test_every_input_is_112_grayscale(test_split, hr, data_dir: Path) -> None:
     for name in ("hr", "lanczos", "nearest"):
         images = reader_analysis.input_images(test_split, hr, [22, 1], name)
         assert all(image.shape == (112, 112) and image.dtype == np.uint8 for image in images)
@@ -78,6 +78,17 @@ def test_every_input_is_112_grayscale(test_split, hr) -> None:
     assert not np.array_equal(real, reader_analysis.input_images(test_split, hr, [22], "lanczos")[0])
     with pytest.raises(ParameterError, match="unknown reader input 'sharp'"):
         reader_analysis.check_inputs(["hr", "sharp"])
+    # on val, the real original is the 112×112 original itself, and the upscalers read the 28×28 val image
+    from cxr_lib.data.datasets import load_hr_pairs, load_split
+
+    pairs, val = load_hr_pairs("val", data_dir), load_split("val", data_dir=data_dir)
+    originals = reader_analysis.load_originals("val", data_dir)
+    first = int(pairs.indices[0])
+    assert np.array_equal(reader_analysis.input_images(val, originals, [first], "hr")[0], pairs.high[0])
+    assert np.array_equal(pairs.low[0], val.image(first))
+    assert originals.available() == sorted(int(i) for i in pairs.indices)
+    with pytest.raises(ParameterError, match="not 'train'"):
+        reader_analysis.check_split("train")
 
 
 def test_committed_predictions_are_checked(trained: hr_reader.Reader, test_split, hr, tmp_path: Path) -> None:
@@ -104,60 +115,152 @@ def test_cli_predict_writes_a_table(trained: hr_reader.Reader, tmp_path: Path, c
     assert main(["reader", "predict", "--checkpoint", str(trained.path), "--inputs", "hr,nearest", "--out", str(out)]) == 0
     frame = pd.read_csv(out)
     assert list(frame.columns) == list(reader_analysis.PREDICTION_COLUMNS) and set(frame["input"]) == {"hr", "nearest"}
+    assert not frame["stand_in"].any() and frame.groupby("input").size().eq(555).all()
+    val = tmp_path / "v.csv"
+    assert main(["reader", "predict", "--checkpoint", str(trained.path), "--split", "val", "--inputs", "hr", "--out", str(val)]) == 0
+    assert len(pd.read_csv(val)) == 469
+    assert "not 'train'" in cli_error(capsys, ["reader", "predict", "--checkpoint", str(trained.path), "--split", "train",
+                                               "--out", str(out)])
     assert "unknown reader input" in cli_error(capsys, ["reader", "predict", "--checkpoint", str(trained.path),
                                                         "--inputs", "hr,magic", "--out", str(out)])
     assert "unknown reader preset" in cli_error(capsys, ["reader", "train", "--preset", "huge", "--out", str(tmp_path)])
     assert "epochs must be at least 1" in cli_error(capsys, ["reader", "train", "--epochs", "0", "--out", str(tmp_path)])
 
 
-# --------------------------------------------------------------------------- evaluation
+# --------------------------------------------------------------------------- the family and its tables
 
 
-def synthetic(n: int = 60, seed: int = 0) -> pd.DataFrame:
-    """Three inputs on the same cases: one that separates the classes, one that is noise, and the CNN."""
+def synthetic(n: int = 80, seed: int = 0, shift: dict[str, float] | None = None) -> pd.DataFrame:
+    """Every family input and the CNN on the same cases: scores that separate the classes, plus noise;
+    ``shift`` moves one input's normal scores up (a calibration shift, no change in ranking)."""
     rng = np.random.default_rng(seed)
     labels = np.array([0, 1] * (n // 2))
-    perfect = np.where(labels == 1, 0.8, 0.2) + rng.uniform(-0.1, 0.1, n)
-    noise = rng.uniform(0, 1, n)
-    rows = [pd.DataFrame({"input": name, "index": np.arange(n), "label": labels, "prob_pneumonia": p,
-                          "pred": (p >= 0.5).astype(int)}) for name, p in (("hr", perfect), ("lanczos", noise))]
+    rows = []
+    for k, name in enumerate((*reader_analysis.FAMILY, reader_analysis.CNN_ROW)):
+        p = np.clip(np.where(labels == 1, 0.7, 0.3) + rng.normal(0, 0.15 + 0.02 * k, n), 0.001, 0.999)
+        p = np.where(labels == 0, np.clip(p + (shift or {}).get(name, 0.0), 0, 0.999), p)
+        rows.append(pd.DataFrame({"input": name, "index": np.arange(n), "label": labels, "prob_pneumonia": p,
+                                  "pred": (p >= 0.5).astype(int), "stand_in": False}))
     return pd.concat(rows, ignore_index=True)
 
 
-def test_summary_and_paired_tables() -> None:
+def draws_of(frame: pd.DataFrame, children: int | None = None, n_resamples: int = 300) -> reader_analysis.Resamples:
+    cases = sorted(set(frame["index"]))
+    groups = {i: f"child{i % children}" if children else f"image{i}" for i in cases}
+    return reader_analysis.Resamples.of(frame, groups, n_resamples)
+
+
+def test_the_family_is_fixed_in_code() -> None:
+    pairs = reader_analysis.FAMILY_PAIRS
+    assert len(pairs) == len(set(pairs)) == 17
+    assert {b for a, b in pairs if a == "hr"} == set(reader_analysis.FAMILY[1:]) | {"cnn-28"}
+    assert {("lanczos", "swin2sr-cxr"), ("nearest", "swin2sr-cxr"), ("nearest", "realesrgan-x4plus")} <= set(pairs)
+    table = reader_analysis.family_comparisons(draws_of(synthetic()))
+    assert len(table) == len(pairs) and (table["p (Holm)"] >= table["p"] - 1e-12).all()
+    # Holm over the whole family: the smallest p is multiplied by the family's size
+    smallest = table["p"].idxmin()
+    assert table.loc[smallest, "p (Holm)"] == pytest.approx(min(1.0, table.loc[smallest, "p"] * len(pairs)))
+
+
+def test_tables_give_auc_sensitivity_at_specificity_and_own_thresholds() -> None:
+    from sklearn.metrics import roc_auc_score
+
     frame = synthetic()
-    summary = reader_analysis.summary_table(frame, n_resamples=200)
-    assert summary.loc["hr", "AUC"] == 1.0 and summary.loc["lanczos", "AUC"] < 0.8
-    assert summary.loc["lanczos", "AUC low"] < summary.loc["lanczos", "AUC"] < summary.loc["lanczos", "AUC high"]
-    assert summary.loc["hr", "sensitivity"].startswith("1.000") and "(30/30)" in summary.loc["hr", "specificity"]
-    paired = reader_analysis.paired_table(frame)
-    row = paired.iloc[0]
-    assert (row["A"], row["B"]) == ("hr", "lanczos") and row["AUC B − A"] < -0.2 and row["DeLong p"] < 0.001
-    wrong = frame[frame["input"] == "lanczos"]
-    assert row["right only with A"] == int((wrong["pred"] != wrong["label"]).sum())  # hr is always right
-    assert row["right only with B"] == 0 and row["McNemar p"] < 0.01
-    assert (paired["DeLong p (Holm)"] >= paired["DeLong p"]).all()
-    assert "loses" in reader_analysis.findings(summary, paired)
+    thresholds = pd.Series({name: 0.5 for name in set(frame["input"])})
+    table = reader_analysis.family_table(draws_of(frame), thresholds)
+    assert list(table.index) == [*reader_analysis.FAMILY, "cnn-28"]
+    lanczos = frame[frame["input"] == "lanczos"]
+    assert table.loc["lanczos", "AUC"] == pytest.approx(roc_auc_score(lanczos["label"], lanczos["prob_pneumonia"]), abs=1e-4)
+    assert table.loc["lanczos", "AUC low"] < table.loc["lanczos", "AUC"] < table.loc["lanczos", "AUC high"]
+    found = int(((lanczos["prob_pneumonia"] >= 0.5) & (lanczos["label"] == 1)).sum())
+    assert table.loc["lanczos", "sensitivity at own threshold [95% CI]"].endswith(f"({found}/40)")
+    assert "sensitivity at 90% specificity [95% CI]" in table.columns
+
+
+def test_patient_clusters_widen_the_intervals() -> None:
+    frame = synthetic(n=120)
+    alone = reader_analysis.family_comparisons(draws_of(frame))
+    # 12 children of 10 images each (the cases' order interleaves the classes, so each child has both)
+    shared = reader_analysis.family_comparisons(draws_of(frame, children=12))
+    width = lambda t: (t["high"] - t["low"]).to_numpy()  # noqa: E731
+    assert (alone["AUC B − A"].to_numpy() == pytest.approx(shared["AUC B − A"].to_numpy()))
+    assert (width(shared) > width(alone)).mean() > 0.5
+
+
+def test_thresholds_come_from_the_independent_val_images_only() -> None:
+    val = synthetic(n=60, seed=4)
+    keep = list(range(0, 60, 2)) + list(range(1, 30, 2))
+    chosen = reader_analysis.val_thresholds(val, keep)
+    spoiled = val.copy()
+    spoiled.loc[~spoiled["index"].isin(keep), "prob_pneumonia"] = 0.999  # what the left-out images say does not matter
+    assert reader_analysis.val_thresholds(spoiled, keep).equals(chosen)
+    assert not reader_analysis.val_thresholds(val, range(60)).equals(chosen)
+    with pytest.raises(ParameterError, match="no val image is left"):
+        reader_analysis.val_thresholds(val, [])
+
+
+def test_calibration_table_reports_a_shift_as_calibration() -> None:
+    frame = synthetic(shift={"realesrgan-x4plus": 0.35})
+    thresholds = reader_analysis.val_thresholds(frame, range(80))
+    table = reader_analysis.calibration_table(draws_of(frame), thresholds)
+    assert table.loc["realesrgan-x4plus", "specificity, against the real original's"] == "lower"
+    assert table.loc["hr", "specificity, against the real original's"] == "—"
+    assert table.loc["realesrgan-x4plus", "threshold its own val images choose"] > table.loc["hr", "threshold its own val images choose"]
+    assert table.attrs["threshold"] == pytest.approx(thresholds["hr"])
+
+
+def test_stand_in_rows_never_enter_the_family() -> None:
+    frame = synthetic()
+    extra = frame[frame["input"] == "lanczos"].assign(input="swin2sr", stand_in=True)
+    real_extra = frame[frame["input"] == "lanczos"].assign(input="swin2sr", stand_in=False)
+    family, outside, faked = reader_analysis.split_by_provenance(pd.concat([frame, extra]))
+    assert set(faked["input"]) == {"swin2sr"} and outside.empty and "swin2sr" not in set(family["input"])
+    family, outside, faked = reader_analysis.split_by_provenance(pd.concat([frame, real_extra]))
+    assert set(outside["input"]) == {"swin2sr"} and faked.empty
+    with pytest.raises(ParameterError, match="came from a STAND-IN"):
+        reader_analysis.split_by_provenance(frame.assign(stand_in=frame["input"] == "swin2sr-cxr"))
+    with pytest.raises(ParameterError, match="lacks nearest"):
+        reader_analysis.split_by_provenance(frame[frame["input"] != "nearest"])
+
+
+def test_the_family_is_read_whole_whatever_is_predicted_now(trained: hr_reader.Reader, test_split, hr, tmp_path: Path) -> None:
+    indices = hr.available(test_split.indices)
+    labels = [test_split.label(i) for i in indices]
+    rng = np.random.default_rng(0)
+    parts = [pd.DataFrame({"input": name, "index": indices, "label": labels, "prob_pneumonia": p,
+                           "pred": (p >= trained.threshold).astype(int), "stand_in": False})
+             for name in reader_analysis.FAMILY for p in [rng.uniform(0, 1, len(indices))]]
+    path = reader_analysis.write_predictions(pd.concat(parts), tmp_path / "family.csv")
+    frame, note = reader_analysis.combined_predictions(trained, test_split, hr, ["hr"], path, spot_check=0)
+    assert set(frame["input"]) == set(reader_analysis.FAMILY) and "Predicted now on the test images: hr." in note
+    assert len(frame) == len(reader_analysis.FAMILY) * len(indices)
+    with pytest.raises(ParameterError, match="needs nearest"):
+        reader_analysis.combined_predictions(trained, test_split, hr, ["hr"], None)
+    stand_in = pd.concat(parts).assign(stand_in=True)
+    reader_analysis.write_predictions(stand_in, tmp_path / "fake.csv")
+    with pytest.raises(PredictionsError, match="stand-in"):
+        reader_analysis.load_committed(tmp_path / "fake.csv", trained, test_split, hr, ["lanczos"], spot_check=0)
+
+
+def test_committed_predictions_cover_the_family_on_test_and_val(test_split, hr, data_dir: Path) -> None:
+    """The committed test and val predictions hold every input of the family, real models only, and match
+    the committed reader (one image per input predicted again)."""
+    from cxr_lib.data.datasets import load_split
+
+    reader = hr_reader.load_reader("artifacts/hr_reader")
+    val = load_split("val", data_dir=data_dir)
+    for split, originals, name in ((test_split, hr, "predictions_test.csv"),
+                                   (val, reader_analysis.load_originals("val", data_dir), "predictions_val.csv")):
+        frame = reader_analysis.load_committed(f"artifacts/hr_reader/{name}", reader, split, originals,
+                                               list(reader_analysis.FAMILY), spot_check=1)
+        assert list(dict.fromkeys(frame["input"])) == list(reader_analysis.FAMILY)
+        assert len(frame) == len(reader_analysis.FAMILY) * len(originals.available(split.indices))
 
 
 def test_cnn_row_joins_on_the_same_cases() -> None:
-    frame = synthetic()
+    frame = synthetic(n=60).query("input != 'cnn-28'")
     cnn = pd.DataFrame({"index": np.arange(100), "label": [0, 1] * 50, "prob_pneumonia": np.linspace(0, 1, 100),
                         "pred": (np.linspace(0, 1, 100) >= 0.5).astype(int)})
     joined = reader_analysis.with_cnn(frame, cnn)
-    assert set(joined["input"]) == {"cnn-28", "hr", "lanczos"}
     assert sorted(joined.loc[joined["input"] == "cnn-28", "index"]) == list(range(60))
-    pairs = reader_analysis.default_pairs(list(dict.fromkeys(joined["input"])))
-    assert ("hr", "lanczos") in pairs and ("cnn-28", "lanczos") in pairs and ("cnn-28", "hr") in pairs
-    assert ("hr", "cnn-28") not in pairs and ("lanczos", "lanczos") not in pairs
-    with pytest.raises(ParameterError, match="cannot compare"):
-        reader_analysis.paired_table(frame, [("hr", "swin2sr")])
-
-
-def test_threshold_note_counts_the_calls() -> None:
-    frame = synthetic()
-    note = reader_analysis.threshold_note(frame)
-    lanczos = frame[(frame["input"] == "lanczos") & (frame["label"] == 0)]
-    share = f"{(lanczos['pred'] == 1).mean():.0%} of 30 normal images called pneumonia"
-    assert "real original (112×112): 0% of 30 normal images called pneumonia, 100% of 30 pneumonia images found" in note
-    assert share in note
+    assert not joined.loc[joined["input"] == "cnn-28", "stand_in"].any()

@@ -277,7 +277,11 @@ def test_registered_parameters_are_the_notebooks_own() -> None:
 
 #: Where a registry is written out, by design: the registry itself (and the Real-ESRGAN model table
 #: from which UPSCALERS makes one entry per model).
+#: The assignments that may name registered entries one by one: the registries themselves, and the
+#: reader's pre-specified family (a study design fixed in code, so that registering an upscaler never
+#: changes its Holm correction by accident).
 REGISTRIES = {"cxr_lib/models/upscale.py": "UPSCALERS", "cxr_lib/models/realesrgan.py": "MODELS",
+              "cxr_lib/analysis/reader.py": "FAMILY",
               "cxr_lib/models/prompts.py": "STRATEGIES"}
 WORD = re.compile(r"\w[\w-]*\w|\w")
 
@@ -362,7 +366,7 @@ def test_no_module_test_or_notebook_types_a_registry_out() -> None:
     (a notebook's Markdown cell) naming every name of a group of three or more: two entries named side
     by side in a sentence are prose, not a copy. Searched: cxr_lib/, tests/ and the notebooks'
     ``.py`` sources. Allowed: the registries themselves (``UPSCALERS``, the Real-ESRGAN model table
-    ``MODELS`` it makes entries from, ``STRATEGIES``), the values in the notebooks' parameters cells
+    ``MODELS`` it makes entries from, ``STRATEGIES``), the reader's pre-specified ``FAMILY``, the values in the notebooks' parameters cells
     and the profiles' YAML: these *choose* what to run, they register nothing, and
     :func:`cxr_lib.tooling.book.check_parameters` checks each choice against the registry.
     """

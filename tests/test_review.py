@@ -56,7 +56,8 @@ def test_test_data_cannot_choose_the_cutoff(data_dir: Path, tmp_path: Path) -> N
 
     threshold = read_threshold(RUN)
     # nothing in the signature can carry test predictions or test labels
-    assert list(inspect.signature(review.choose_cutoff).parameters) == ["validation_predictions", "threshold", "capture", "data_dir"]
+    assert list(inspect.signature(review.choose_cutoff).parameters) == ["validation_predictions", "threshold", "capture", "data_dir",
+                                                                         "validation_indices", "selection"]
     assert "test" not in " ".join(inspect.signature(study.review_cutoff).parameters)
     # the test predictions are refused as validation predictions
     with pytest.raises(PredictionsError, match="val split"):
@@ -74,6 +75,58 @@ def test_test_data_cannot_choose_the_cutoff(data_dir: Path, tmp_path: Path) -> N
         review.choose_cutoff(RUN / "predictions_val.csv", 0.9)
     with pytest.raises(ParameterError):
         review.choose_cutoff(RUN / "predictions_val.csv", threshold, capture=0.0)
+
+
+def test_amended_cutoff_uses_only_the_val_images_independent_of_train(data_dir: Path, tmp_path: Path) -> None:
+    from cxr_lib.data import patients
+    from cxr_lib.data.predictions import read_predictions
+    from cxr_lib.models.cnn import read_threshold
+
+    threshold = read_threshold(RUN)
+    independent = patients.independent_val(data_dir)
+    amended = study.review_cutoff()  # the study's cut-off applies the amendment
+    assert amended.validation_cases == len(independent) < 524 and amended.selection == independent.describe()
+    assert "2026-12-07" == review.AMENDMENT_DATE
+    # brute force on the independent images only
+    val = read_predictions(RUN / "predictions_val.csv", "val")
+    val = val[val["index"].isin(independent.indices)]
+    margins = review.margin(val["prob_pneumonia"], threshold)
+    wrong = (val["prob_pneumonia"] >= threshold).to_numpy() != (val["label"] == 1).to_numpy()
+    reaching = [m for m in np.unique(margins) if (margins[wrong] <= m).mean() >= review.ERROR_CAPTURE]
+    assert amended.margin == pytest.approx(min(reaching)) and amended.validation_errors == int(wrong.sum())
+    # what the left-out val images say cannot move it
+    spoiled = read_predictions(RUN / "predictions_val.csv", "val")
+    out = ~spoiled["index"].isin(independent.indices)
+    spoiled.loc[out, "prob_pneumonia"] = 1 - spoiled.loc[out, "prob_pneumonia"]
+    spoiled.loc[out, "pred"] = (spoiled.loc[out, "prob_pneumonia"] >= threshold).astype(int)
+    shutil.copy(RUN / "checkpoint.json", tmp_path / "checkpoint.json")
+    spoiled.to_csv(tmp_path / "predictions_val.csv", index=False)
+    assert study.review_cutoff(tmp_path / "predictions_val.csv").margin == amended.margin
+    assert review.choose_cutoff(tmp_path / "predictions_val.csv", threshold).margin != amended.margin
+    with pytest.raises(ParameterError, match="only val images"):
+        review.choose_cutoff(RUN / "predictions_val.csv", threshold, validation_indices=[10_000])
+    assert "Wilson" in amended.table().loc["validation errors reviewed"].iloc[0]
+
+
+def test_sensitivity_analysis_of_the_share(data_dir: Path) -> None:
+    from cxr_lib.models.cnn import read_threshold
+
+    predictions = study.cnn_predictions()
+    shares, precision = study.review_shares(predictions)
+    assert [s for _, s in shares.index] == ["75%", "80%", "90%"] * 2
+    threshold = read_threshold(RUN)
+    for (selection, share), row in shares.iterrows():
+        indices = None if selection.startswith("every") else study.independent_selection()[0]
+        cut = review.choose_cutoff(RUN / "predictions_val.csv", threshold, float(share[:-1]) / 100,
+                                   validation_indices=indices)
+        margins = review.margin(predictions["prob_pneumonia"], threshold)
+        assert row["test cases reviewed"] == int((margins <= cut.margin).sum())
+    before = shares.loc[("every val image (before the amendment)", "80%")]
+    unamended = review.choose_cutoff(RUN / "predictions_val.csv", threshold)
+    assert before["validation errors reached"] == f"{unamended.errors_reviewed} of {unamended.validation_errors}"
+    sizes = precision.iloc[:, -1].str.extract(r"(\d+) \[(\d+), (\d+)\]").astype(int)
+    assert ((sizes[1] <= sizes[0]) & (sizes[0] <= sizes[2])).all()
+    assert (shares.xs("80%", level=1)["test cases reviewed"].to_numpy() == sizes[0].to_numpy()).all()
 
 
 CNN = pd.DataFrame({

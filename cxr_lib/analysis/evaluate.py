@@ -181,12 +181,15 @@ def linear_combination_ci(parts: Sequence[tuple[int, int, float]], confidence: f
 
 
 def delong_test(labels: Sequence[int], scores_a: Sequence[float], scores_b: Sequence[float],
-                confidence: float = CONFIDENCE) -> dict[str, float]:
+                confidence: float = CONFIDENCE, groups: Sequence[object] | None = None) -> dict[str, float]:
     """Two AUCs measured on the same cases compared with DeLong's test (DeLong, DeLong &
     Clarke-Pearson 1988), computed from midranks (Sun & Xu 2014).
 
-    Returns ``auc_a``, ``auc_b``, ``difference`` (b - a) with its ``low`` / ``high`` normal-theory
-    interval, and the two-sided ``p_value``; NaN where a class is missing or has a single case.
+    With ``groups`` (one label per case, e.g. the patient), cases in one group are not taken as
+    independent: the variance is Obuchowski's for clustered ROC data (*Biometrics* 1997), which sums
+    each group's placement values before taking their (co)variances; with one case per group it is
+    DeLong's exactly. Returns ``auc_a``, ``auc_b``, ``difference`` (b - a) with its ``low`` / ``high``
+    normal-theory interval, and the two-sided ``p_value``; NaN where a class is missing or has a single case.
     """
     from scipy.stats import norm, rankdata
 
@@ -204,7 +207,10 @@ def delong_test(labels: Sequence[int], scores_a: Sequence[float], scores_b: Sequ
     v10 = (joint[:, :m] - rankdata(positives, axis=1)) / n
     v01 = 1.0 - (joint[:, m:] - rankdata(negatives, axis=1)) / m
     aucs = v10.mean(axis=1)
-    covariance = np.cov(v10) / m + np.cov(v01) / n
+    if groups is None:
+        covariance = np.cov(v10) / m + np.cov(v01) / n
+    else:
+        covariance = _clustered_covariance(v10, v01, aucs, np.asarray(list(groups), dtype=object)[keep], y)
     difference = float(aucs[1] - aucs[0])
     variance = float(covariance[0, 0] + covariance[1, 1] - 2 * covariance[0, 1])
     if variance <= 0:
@@ -216,6 +222,23 @@ def delong_test(labels: Sequence[int], scores_a: Sequence[float], scores_b: Sequ
     z = float(norm.ppf(0.5 + confidence / 2))
     return {"auc_a": float(aucs[0]), "auc_b": float(aucs[1]), "difference": difference,
             "low": difference - z * se, "high": difference + z * se, "p_value": p_value}
+
+
+def _clustered_covariance(v10: np.ndarray, v01: np.ndarray, aucs: np.ndarray, groups: np.ndarray,
+                          labels: np.ndarray) -> np.ndarray:
+    """Obuchowski's (1997) covariance of two AUCs from placement values summed within each group."""
+    codes, _ = pd.factorize(groups)
+    count = codes.max() + 1
+    pos, neg = codes[labels == 1], codes[labels == 0]
+    m_i, n_i = np.bincount(pos, minlength=count), np.bincount(neg, minlength=count)
+    x = np.stack([np.bincount(pos, weights=row, minlength=count) for row in v10], axis=1) - np.outer(m_i, aucs)
+    y = np.stack([np.bincount(neg, weights=row, minlength=count) for row in v01], axis=1) - np.outer(n_i, aucs)
+    big_m, big_n = m_i.sum(), n_i.sum()
+    with_pos, with_neg = int((m_i > 0).sum()), int((n_i > 0).sum())
+    s10 = with_pos / ((with_pos - 1) * big_m) * (x.T @ x)
+    s01 = with_neg / ((with_neg - 1) * big_n) * (y.T @ y)
+    s11 = count / (count - 1) * (x.T @ y)
+    return s10 / big_m + s01 / big_n + (s11 + s11.T) / (big_m * big_n)
 
 
 def symmetry_test(readings_a: Sequence[str], readings_b: Sequence[str]) -> dict[str, float]:

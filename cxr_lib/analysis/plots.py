@@ -165,7 +165,7 @@ def fidelity_summary_figure(summary, title: str = "") -> "Figure":
     fig, axes = plt.subplots(1, 2, figsize=(9.0, 1.4 + 0.42 * len(methods)), sharey=True)
     names = [display_name(m, bool(summary.loc[summary["method"] == m, "stand_in"].any())) for m in methods]
     sizes = sorted(summary["size"].unique(), reverse=True)
-    for ax, metric, label in zip(axes, ("psnr", "ssim"), ("PSNR (dB), higher is closer", "SSIM, higher is closer")):
+    for ax, metric, label in zip(axes, ("psnr", "ssim"), ("PSNR (dB), higher is closer", "SSIM (Gaussian window), higher is closer")):
         for k, size in enumerate(sizes):
             part = summary[summary["size"] == size].set_index("method").reindex(methods)
             y = np.arange(len(methods)) + (k - (len(sizes) - 1) / 2) * 0.2
@@ -187,9 +187,9 @@ def fidelity_summary_figure(summary, title: str = "") -> "Figure":
 def reader_figure(frame, summary, title: str = "") -> "Figure":
     """The high-resolution reader's ROC curve per input, and its AUC per input with the bootstrap 95% CI.
 
-    A dot on each curve marks the calls actually made (``pred``: the threshold chosen on val).
+    A dot on each curve marks the calls in ``pred`` (in the study: at the threshold chosen on the real val originals).
     ``frame`` holds predictions (``input, label, prob_pneumonia, pred``; :mod:`cxr_lib.analysis.reader`), ``summary``
-    its :func:`~cxr_lib.analysis.reader.summary_table` (rows in the order drawn, ``shown as`` their names).
+    its :func:`~cxr_lib.analysis.reader.family_table` (rows in the order drawn, ``shown as`` their names).
     """
     from sklearn.metrics import roc_curve
 
@@ -203,7 +203,7 @@ def reader_figure(frame, summary, title: str = "") -> "Figure":
         called, truth = part["pred"].to_numpy() == 1, part["label"].to_numpy() == 1
         roc.plot(called[~truth].mean(), called[truth].mean(), "o", color=f"C{k}", markersize=5)  # the calls made
     roc.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
-    roc.set_xlabel("1 − specificity (dots: the calls at the threshold)")
+    roc.set_xlabel("1 − specificity (dots: the calls at one threshold)")
     roc.set_ylabel("sensitivity")
     roc.legend(fontsize=7, loc="lower right", title="input (AUC)", title_fontsize=7)
     y = np.arange(len(summary))
@@ -212,7 +212,7 @@ def reader_figure(frame, summary, title: str = "") -> "Figure":
     forest.scatter(summary["AUC"], y, c=[f"C{k}" for k in range(len(summary))], zorder=3)
     forest.set_yticks(y, [_wrap_wide(n) for n in summary["shown as"]], fontsize=8)
     forest.invert_yaxis()
-    forest.set_xlabel("AUC (95% bootstrap CI)")
+    forest.set_xlabel("AUC (95% bootstrap interval)")
     forest.grid(axis="x", alpha=0.3)
     fig.suptitle(title or "The high-resolution reader on the same test images, by input", fontsize=10)
     fig.tight_layout()

@@ -110,3 +110,26 @@ def comparison(read: pd.DataFrame, ours: pd.DataFrame | None = None) -> pd.DataF
     columns = ["condition", "source", "index", TRUTH, CALL, STOP]
     frame = pd.concat([p[columns] for p in parts], ignore_index=True)
     return condition_summary(frame, by=["condition", "source"]) if len(frame) else pd.DataFrame()
+
+
+def brief(read: pd.DataFrame) -> str:
+    """A few sentences on the earlier headline with every number counted from ``read`` (:func:`read_reports`):
+    what its parser scored, what the same texts say read with negation handled, and what "always normal" scores."""
+    counts = headline(read)
+    names = {"lanczos": "Lanczos", "swin2sr": "Swin2SR"}
+    shown = lambda c: names.get(c, c)  # noqa: E731
+    parser = " and ".join(f"{h['parser right']} of {h['reports']} with {shown(c)}" for c, h in counts.items())
+    total = sum(h["reports"] for h in counts.values())
+    called = sum(h["read pneumonia"] for h in counts.values())
+    per = "; ".join(
+        f"with {shown(c)} {h['read normal']} conclude normal, {h['read pneumonia']} pneumonia and {h['read uncertain']} "
+        f"uncertain ({h['cut off before the verdict']} cut off by the 150-token budget before their verdict): "
+        f"{h['right']} of {h['reports']} right, {h['right if uncertain → normal']} if every uncertain reading were normal"
+        for c, h in counts.items())
+    best = max(max(h["right"], h["right if uncertain → normal"]) for h in counts.values())
+    always, cases = max((h["normal cases"], h["reports"]) for h in counts.values())
+    verdict = ("no better than always normal" if best <= always else "better than always normal on these ten cases")
+    detection = ("no report detects pneumonia" if called == 0 else f"{called} report(s) call pneumonia")
+    return (f"its keyword parser's labels give {parser} right — the headline's percentages. Read with negation "
+            f"handled, {called or 'not one'} of the {total} reports call{'s' if called <= 1 else ''} pneumonia; {per}. "
+            f"\"Always normal\" scores {always} of {cases} on these cases: the reports are {verdict}, and {detection}.")

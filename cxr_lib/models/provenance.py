@@ -2,7 +2,8 @@
 
 A stand-in folder (built by :mod:`cxr_lib.models.stand_ins`) carries the marker file
 :data:`STAND_IN_MARKER`; :func:`is_stand_in` looks for it, and :data:`STAND_IN_LABEL` is printed,
-shown and recorded beside every stand-in output (console, notebook, book, app). Standard library
+shown and recorded beside every stand-in output (console, notebook, book, app); :func:`made_by_stand_in`
+asks the same of a loaded model, so that tables of real results can leave its outputs out. Standard library
 only, so any module can ask without importing the builders or a model.
 """
 
@@ -23,3 +24,9 @@ def is_stand_in(model: str | os.PathLike | None) -> bool:
         return False
     path = Path(model)
     return path.is_dir() and (path / STAND_IN_MARKER).is_file()
+
+
+def made_by_stand_in(model: object | None) -> bool:
+    """Whether a loaded model (an upscaler's, a VLM's; ``None`` for no model, e.g. an interpolation) is a
+    stand-in, by the mark it was loaded with: what decides whether its outputs may enter a table of real results."""
+    return bool(getattr(model, "is_stand_in", False))

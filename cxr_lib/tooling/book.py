@@ -16,6 +16,10 @@ Each notebook also gets the repository the book is published from (``repository`
 :mod:`cxr_lib.tooling.repository`), which its Colab install cell installs from, and the book gets
 Colab buttons that open the committed notebooks of that repository.
 
+The numbers the Markdown pages state (``{{ name }}`` in ``book/*.md``) are MyST substitutions computed
+from the committed artifacts each time the book is built (:func:`cxr_lib.study.book_numbers`), so no page
+carries a number or a direction typed by hand.
+
 Paths handed to the notebooks are relative to the project root (the notebooks run there), so an
 executed notebook and the book name files the way a reader of the repository does, never by a path
 of the machine that built them. No secret is ever passed as a parameter: the Hugging Face token
@@ -42,7 +46,7 @@ from cxr_lib.models.endpoint import open_endpoint
 from cxr_lib.models.hub import check_model_config as check_hub_model
 from cxr_lib.models.stand_ins import build_stand_ins, stand_ins_current
 from cxr_lib.storage import atomic_write_text, ensure_writable_dir
-from cxr_lib.study import check_registered_parameters
+from cxr_lib.study import book_numbers, check_registered_parameters
 from cxr_lib.tooling.repository import source_repository, with_repository
 
 NOTEBOOKS = ("01_baseline", "02_super_resolution", "03_prompting")
@@ -398,6 +402,8 @@ def build_book(project: BookProject, profile: Profile, force: bool = False) -> P
     import yaml
 
     config = yaml.safe_load((project.root / "_config.yml").read_text())
+    # the numbers the Markdown pages state ({{ name }}), computed now from the committed artifacts
+    config.setdefault("parse", {}).setdefault("myst_substitutions", {}).update(book_numbers())
     if profile.stand_ins:
         config.setdefault("html", {})["announcement"] = STAND_IN_ANNOUNCEMENT
     config = with_repository(config, source_repository(project.root))  # repository and Colab buttons
