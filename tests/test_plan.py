@@ -76,6 +76,16 @@ def test_the_profile_headers_quote_the_plan():
     assert "--plan" in (ROOT / "README.md").read_text()
 
 
+def test_the_quoted_totals_are_the_plans_own(data_dir, no_models):
+    """The README and the profile headers quote the full profile's totals: they must be today's."""
+    totals = plan.profile_plan(ROOT, "full").totals()
+    quoted = [f"{totals['reports']:,} reports", f"{totals['scored']:,} answer scores", f"{totals['new_tokens']:,} new tokens"]
+    for path in (ROOT / "README.md", ROOT / "profiles" / "full.yaml", ROOT / "profiles" / "vllm.yaml"):
+        text = " ".join(path.read_text().replace("#", " ").replace("(", " ").split())
+        missing = [phrase for phrase in quoted if phrase not in text]
+        assert not missing, f"{path.name} quotes a stale plan: rerun `cxr book --profile full --plan` ({missing})"
+
+
 def test_a_bad_agreement_step_in_a_profile_is_one_line(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text("name: p\nstand_ins: false\nagreement: {cases: 5, colour: red}\nparameters: {}\n")
