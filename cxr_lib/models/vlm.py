@@ -58,6 +58,7 @@ from cxr_lib.models.hub import require_cached_or_reachable, unreachable_message
 from cxr_lib.models.prompts import SCORE_QUESTION, build_messages
 from cxr_lib.models.provenance import is_stand_in
 from cxr_lib.models.thoughts import EndOfOutput, decode_split, marker_ids
+from cxr_lib.progress import library_bars_off
 
 DEFAULT_MODEL = "google/medgemma-1.5-4b-it"
 #: Answer spellings scored as "yes" (pneumonia) and "no" (normal).
@@ -366,10 +367,12 @@ class VLM:
             kwargs: dict[str, Any] = {"revision": revision, "dtype": self.dtype}
             if self.load_in_4bit:
                 kwargs.update(quantization_config=_four_bit_config(), device_map={"": self.device})
+            quiet = library_bars_off() if Path(self.model_id).is_dir() else contextlib.nullcontext()
             try:
-                config = AutoConfig.from_pretrained(self.model_id, revision=revision)
-                model = AutoModelForImageTextToText.from_pretrained(self.model_id, **kwargs)
-                processor = AutoProcessor.from_pretrained(self.model_id, revision=revision)
+                with quiet:  # a local folder: no download to follow, and no bar inside the caller's
+                    config = AutoConfig.from_pretrained(self.model_id, revision=revision)
+                    model = AutoModelForImageTextToText.from_pretrained(self.model_id, **kwargs)
+                    processor = AutoProcessor.from_pretrained(self.model_id, revision=revision)
                 if not self.load_in_4bit:
                     model = model.to(self.device)
             except Exception as exc:  # turned into one line; the cause stays chained
@@ -390,6 +393,10 @@ class VLM:
                 self.revision = getattr(config, "_commit_hash", None)
             if self.device == "cpu" and not self.is_stand_in:
                 _warn_cpu(self.model_id, self.dtype)
+
+    def compute_threads(self) -> contextlib.AbstractContextManager:
+        """The PyTorch threads this model's passes run with (:meth:`_cpu_threads`), restored after."""
+        return _threads(self._cpu_threads())
 
     def _cpu_threads(self) -> int | None:
         """1 for a tiny model on the CPU (thread hand-offs cost more than its matmuls), else None."""
@@ -470,7 +477,7 @@ class VLM:
         if settings.seed is not None:
             torch.manual_seed(settings.seed)
         try:
-            with torch.inference_mode(), _threads(self._cpu_threads()):
+            with torch.inference_mode(), self.compute_threads():
                 output = self.model.generate(**batch, **settings.generate_kwargs(), pad_token_id=tokenizer.pad_token_id)
         except Exception as exc:
             if _is_oom(exc):
@@ -533,7 +540,7 @@ class VLM:
             try:
                 if settings.seed is not None:
                     torch.manual_seed(settings.seed)
-                with torch.inference_mode(), _threads(self._cpu_threads()):
+                with torch.inference_mode(), self.compute_threads():
                     self.model.generate(**batch, **settings.generate_kwargs(), pad_token_id=tokenizer.pad_token_id,
                                         streamer=streamer)
             except BaseException as exc:  # surfaced in the caller's thread below
@@ -605,8 +612,10 @@ class VLM:
             chunk = images[start:start + batch_size]
             batch = self.encode(chunk, [SCORE_QUESTION] * len(chunk))
             try:
-                with torch.inference_mode(), _threads(self._cpu_threads()):
-                    logits = self.model(**batch).logits[:, -1, :].float()  # left padding: last column is real
+                with torch.inference_mode(), self.compute_threads():
+                    # left padding: the last position is real; only its logits are computed (the output
+                    # head over every position of a 260-token prompt would be most of the work)
+                    logits = self.model(**batch, logits_to_keep=1).logits[:, -1, :].float()
             except Exception as exc:
                 if _is_oom(exc):
                     raise GenerationError(f"out of GPU memory scoring {len(chunk)} image(s): lower batch_size or load in 4-bit") from exc
