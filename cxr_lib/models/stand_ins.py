@@ -29,6 +29,7 @@ from cxr_lib.errors import ParameterError, TokenizerUnavailableError
 from cxr_lib.models import gemma3_tokenizer
 from cxr_lib.models.provenance import STAND_IN_LABEL, STAND_IN_MARKER, is_stand_in
 from cxr_lib.models.vlm import DEFAULT_MODEL
+from cxr_lib.progress import library_bars_off
 from cxr_lib.storage import atomic_write_json
 
 #: Bump when what a stand-in folder holds changes, so that builders that reuse folders rebuild them.
@@ -82,7 +83,8 @@ def build_swin2sr_stand_in(folder: str | os.PathLike) -> Path:
     with torch.random.fork_rng(devices=[]):  # same weights every time, caller's RNG untouched
         torch.manual_seed(0)
         model = Swin2SRForImageSuperResolution(config).eval()
-    model.save_pretrained(folder, safe_serialization=True)
+    with library_bars_off():  # one small local file: no "Writing model shards" bar
+        model.save_pretrained(folder, safe_serialization=True)
     atomic_write_json(folder / "preprocessor_config.json", SWIN2SR_PREPROCESSOR)
     mark_stand_in(folder, "swin2sr", SWIN2SR_IMITATES)
     return folder
@@ -292,7 +294,8 @@ def _build_gemma3(folder: Path, tokenizer_dir: Path, image_size: int, seed: int)
             # the random text mostly English words rather than pieces of other scripts.
             model.get_input_embeddings().weight[words] *= _WORD_BOOST
     model.generation_config = GenerationConfig(**GEMMA3_GENERATION)
-    model.save_pretrained(folder, safe_serialization=True)
+    with library_bars_off():
+        model.save_pretrained(folder, safe_serialization=True)
     atomic_write_json(folder / "config.json", gemma3_hub_config(image_size))  # the hub's spelling, see there
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copyfile(tokenizer_dir / name, folder / name)
@@ -357,7 +360,8 @@ def _build_word_level(folder: Path, image_size: int, seed: int) -> None:
         image_processor=image_processor, tokenizer=tokenizer, chat_template=_medgemma_chat_template(),
         image_seq_length=mm_tokens,
     )
-    model.save_pretrained(folder, safe_serialization=True)
+    with library_bars_off():
+        model.save_pretrained(folder, safe_serialization=True)
     processor.save_pretrained(folder)
 
 
