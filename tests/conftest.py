@@ -8,6 +8,7 @@ them (a file created, changed or removed; tool caches such as ``.pytest_cache`` 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -155,12 +156,17 @@ def run_book(root: Path, results: Path, env: dict[str, str], *extra: str) -> sub
 
 @dataclass(frozen=True)
 class BuiltBook:
-    """A copy of the project whose offline book was built by ``cxr book``, with a token in the environment."""
+    """A copy of the project whose offline book was built by ``cxr book``, with a token in the environment,
+    then built again with nothing changed (the warm rerun)."""
 
     root: Path
     results: Path
     env: dict[str, str]
-    data_changes: tuple[str, ...]  # files the build created, changed or removed in the data folder
+    data_changes: tuple[str, ...]  # files the builds created, changed or removed in the data folder
+    log: str  # what the first build printed (stdout, then stderr)
+    timings: dict  # the first build's timings file
+    warm_log: str  # what the rerun printed
+    warm_timings: dict  # the rerun's timings file
 
     @property
     def html(self) -> Path:
@@ -173,11 +179,18 @@ class BuiltBook:
 
 @pytest.fixture(scope="session")
 def offline_book(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> BuiltBook:
-    """The offline profile run end to end (notebooks and book) on a copy of the project, once per session."""
+    """The offline profile run end to end (notebooks and book) on a copy of the project, then again with
+    nothing changed, once per session."""
+    from cxr_lib.tooling.book import TIMINGS_FILE
+
     root = copy_project(tmp_path_factory.mktemp("book") / "project")
     env = {**os.environ, "HF_TOKEN": FAKE_TOKEN, "HUGGING_FACE_HUB_TOKEN": FAKE_TOKEN}
     results = root / "results" / "offline"
     before = snapshot(data_dir)
     finished = run_book(root, results, env)
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
-    return BuiltBook(root, results, env, tuple(changes(before, snapshot(data_dir))))
+    timings = json.loads((results / TIMINGS_FILE).read_text())
+    again = run_book(root, results, env)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    return BuiltBook(root, results, env, tuple(changes(before, snapshot(data_dir))), finished.stdout + finished.stderr,
+                     timings, again.stdout + again.stderr, json.loads((results / TIMINGS_FILE).read_text()))

@@ -102,7 +102,7 @@ def test_notebook_1_runs_from_another_folder(installed: tuple[Path, Path, dict[s
     run([python, "-m", "cxr_lib", "stand-ins", str(tmp_path / "stand_ins")], cwd=tmp_path, env=env)
     executed = tmp_path / "01_baseline.ipynb"
     parameters = {"vlm_model": str(tmp_path / "stand_ins" / "medgemma"), "results_dir": str(tmp_path / "results"),
-                  "device": "cpu", "case_sets": ["reference"], "correct_sample_size": 4, "max_new_tokens": 8,
+                  "device": "cpu", "case_sets": ["reference"], "max_cases_per_set": 2, "max_new_tokens": 8,
                   "score": False}
     (tmp_path / "parameters.json").write_text(json.dumps(parameters))  # JSON is YAML
     run([python, "-m", "papermill", str(project / "notebooks" / "01_baseline.ipynb"), str(executed),
