@@ -439,15 +439,16 @@ def build_stand_ins(folder: str | os.PathLike, *, tokenizer: str = "auto") -> di
 
 def stand_ins_current(folder: str | os.PathLike) -> bool:
     """Whether ``folder`` holds both stand-ins as this version builds them, the MedGemma one with the
-    tokenizer an ``auto`` build would pick now (checked without the network)."""
-    import transformers
+    tokenizer an ``auto`` build would pick now (checked without the network, and without importing
+    transformers: a rerun with nothing to do stays quick)."""
+    from importlib.metadata import version
 
     folder = Path(folder)
 
     infos = [stand_in_info(folder / name) for name in ("medgemma", "swin2sr")]
     # Weight names in a saved folder differ between transformers versions: rebuild after an upgrade.
     if not all(info.get("stand_in") and info.get("version") == STAND_IN_VERSION
-               and info.get("transformers") == transformers.__version__ for info in infos):
+               and info.get("transformers") == version("transformers") for info in infos):
         return False
     try:
         wanted = "gemma3" if gemma3_tokenizer.find() is not None else "word-level"
