@@ -147,9 +147,10 @@ def copy_project(target: Path) -> Path:
     return target
 
 
-def run_book(root: Path, results: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess:
-    """``cxr book --root ROOT --profile offline --results RESULTS`` in a subprocess, run from ``root``."""
-    command = [sys.executable, "-m", "cxr_lib", "book", "--root", str(root), "--profile", "offline",
+def run_book(root: Path, results: Path, env: dict[str, str], *extra: str,
+             profile: str | Path = "offline") -> subprocess.CompletedProcess:
+    """``cxr book --root ROOT --profile PROFILE --results RESULTS`` in a subprocess, run from ``root``."""
+    command = [sys.executable, "-m", "cxr_lib", "book", "--root", str(root), "--profile", str(profile),
                "--results", str(results), *extra]
     return subprocess.run(command, cwd=root, env=env, timeout=1800, capture_output=True, text=True)
 

@@ -34,7 +34,7 @@ from cxr_lib.tooling.bench.measure import cpu_name, load_average
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ("01_baseline", "02_super_resolution", "03_prompting")
 #: What a first run must not print: deprecation and transport warnings, a progress bar's cursor movement.
-NOISE = re.compile(r"\w*Warning\b|deprecat|without encryption|\x1b\[|\[A", re.IGNORECASE)
+NOISE = re.compile(r"\w*Warning\b|deprecat|without encryption|\x1b\[", re.IGNORECASE)
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> dict:
