@@ -69,7 +69,7 @@ def measure(args: argparse.Namespace) -> dict:
         (clone / ".venv").symlink_to(Path(args.venv).resolve())
         env["PYTHONPATH"] = str(clone)
         make += ["-o", ".venv/.installed"]  # the environment exists: never reinstall it from here
-        run["install"] = {"skipped": f"an existing environment ({args.venv})"}
+        run["install"] = {"skipped": "an existing environment was used (--venv)"}
     else:
         run["install"] = timed(make + ["install"], clone, env, workdir / "install.log")
     run["demo_cold"] = timed(make + ["demo"], clone, env, workdir / "demo_cold.log")
