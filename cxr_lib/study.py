@@ -232,18 +232,18 @@ def stand_in_note(frame: pd.DataFrame, max_cases_per_set: int | None = None) -> 
     so few; empty for a real model. ``max_cases_per_set`` is the cap the case sets were drawn with."""
     if frame.empty or not frame["stand_in"].astype(bool).any():
         return ""
-    cases, conditions = frame["index"].nunique(), frame["condition"].nunique()
-    prompts = frame.groupby(["prompt_strategy", "language"]).ngroups
-    made = (f"{len(frame)} report{'s' * (len(frame) != 1)} on {cases} case{'s' * (cases != 1)}, under "
-            f"{conditions} image condition{'s' * (conditions != 1)} and {prompts} prompt{'s' * (prompts != 1)}")
-    if max_cases_per_set is None:
-        why = "so this run shows it only the cases its parameters name"
-    else:
-        why = (f"so this run caps each case set at {max_cases_per_set} case{'s' * (max_cases_per_set != 1)} "
-               "(`max_cases_per_set`)")
-    return (f"**The stand-in saw {cases} case{'s' * (cases != 1)} here** ({made}). Its reports are meaningless by "
-            f"design, {why}: enough for every step and every table to run, not enough for any of its numbers to "
-            "mean anything. The full profile (`make book`) asks the real model.")
+
+    def count(n: int, noun: str) -> str:
+        return f"{n} {noun}{'s' * (n != 1)}"
+
+    cases = count(frame["index"].nunique(), "case")
+    made = (f"{count(len(frame), 'report')} on {cases}, under {count(frame['condition'].nunique(), 'image condition')} "
+            f"and {count(frame.groupby(['prompt_strategy', 'language']).ngroups, 'prompt')}")
+    why = ("so this run shows it only the cases its parameters name" if max_cases_per_set is None else
+           f"so this run caps each case set at {count(max_cases_per_set, 'case')} (`max_cases_per_set`)")
+    return (f"**The stand-in saw {cases} here** ({made}). Its reports are meaningless by design, {why}: enough for "
+            "every step and every table to run, not enough for any of its numbers to mean anything. The full "
+            "profile (`make book`) asks the real model.")
 
 
 def earlier_analysis(data_dir: str | os.PathLike | None = None) -> tuple[pd.DataFrame, str]:

@@ -203,14 +203,6 @@ def test_cli_report_end_to_end_then_cached(stand_in_dir, data_dir, tmp_path):
     assert all(token not in out for out in (first.stdout, first.stderr, as_json.stdout))
 
 
-def test_cli_stand_ins(tmp_path, capsys):
-    from cxr_lib.models.provenance import is_stand_in
-
-    assert main(["stand-ins", str(tmp_path)]) == 0
-    assert is_stand_in(tmp_path / "medgemma") and is_stand_in(tmp_path / "swin2sr")
-    assert STAND_IN_LABEL in capsys.readouterr().out
-
-
 @pytest.mark.parametrize("extra, expected", [
     (["--prompt", "chain-of-thought"], "unknown prompt strategy"),
     (["--language", "klingon"], "unknown language"),

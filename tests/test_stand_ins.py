@@ -254,10 +254,12 @@ def test_auto_falls_back_to_word_level_in_one_line(tmp_path, monkeypatch):
 
 def test_cli_stand_ins_names_the_tokenizer(tmp_path, capsys):
     from cxr_lib.cli import main
-    from cxr_lib.models.stand_ins import stand_ins_current
+    from cxr_lib.models.provenance import STAND_IN_LABEL, is_stand_in
 
     assert main(["stand-ins", str(tmp_path), "--tokenizer", "word-level"]) == 0
-    assert "(word-level tokenizer)" in capsys.readouterr().out
+    assert is_stand_in(tmp_path / "medgemma") and is_stand_in(tmp_path / "swin2sr")
+    out = capsys.readouterr().out
+    assert "(word-level tokenizer)" in out and STAND_IN_LABEL in out
     if gemma3_tokenizer.find() is not None:  # a demo folder built word-level is rebuilt once Gemma 3's is there
         assert not stand_ins_current(tmp_path)
 
