@@ -335,6 +335,25 @@ def model_banner(model: str | os.PathLike | None, endpoint: str | None = None) -
     return f"Model: `{model}`."
 
 
+def stand_in_note(frame: pd.DataFrame, max_cases_per_set: int | None = None) -> str:
+    """Markdown: how many cases and reports a stand-in VLM made in ``frame`` (records of one run), and why
+    so few; empty for a real model. ``max_cases_per_set`` is the cap the case sets were drawn with."""
+    if frame.empty or not frame["stand_in"].astype(bool).any():
+        return ""
+
+    def count(n: int, noun: str) -> str:
+        return f"{n} {noun}{'s' * (n != 1)}"
+
+    cases = count(frame["index"].nunique(), "case")
+    made = (f"{count(len(frame), 'report')} on {cases}, under {count(frame['condition'].nunique(), 'image condition')} "
+            f"and {count(frame.groupby(['prompt_strategy', 'language']).ngroups, 'prompt')}")
+    why = ("so this run shows it only the cases its parameters name" if max_cases_per_set is None else
+           f"so this run caps each case set at {count(max_cases_per_set, 'case')} (`max_cases_per_set`)")
+    return (f"**The stand-in saw {cases} here** ({made}). Its reports are meaningless by design, {why}: enough for "
+            "every step and every table to run, not enough for any of its numbers to mean anything. The full "
+            "profile (`make book`) asks the real model.")
+
+
 def earlier_analysis(data_dir: str | os.PathLike | None = None) -> tuple[pd.DataFrame, str]:
     """The earlier analysis's reports read by both parsers (:func:`cxr_lib.analysis.reference.read_reports`) and
     a Markdown note; an empty table and a note saying which file is missing when it is not in the data folder."""

@@ -185,6 +185,7 @@ vlm = study.open_vlm(vlm_model, endpoint=vlm_endpoint, concurrency=endpoint_conc
 settings = study.GenerationSettings(max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
 lanczos = study.run_condition(vlm, test, study.all_indices(cases), "lanczos", settings=settings, results_dir=results_dir,
                               strategy=prompt_strategy, language=language, score=score)
+display(Markdown(study.stand_in_note(lanczos, max_cases_per_set)))
 study.condition_summary(lanczos, cases)
 
 # %% [markdown]

@@ -278,6 +278,7 @@ settings = study.GenerationSettings(max_new_tokens=max_new_tokens, batch_size=ba
 results = study.run_conditions(vlm, test, indices, conditions, settings=settings, results_dir=results_dir, strategy=prompt_strategy,
                                language=language, hr=hr, sr_model=sr, score=score)
 labelled = study.label_case_sets(results, cases)
+display(Markdown(study.stand_in_note(results, max_cases_per_set)))
 display(Markdown(study.case_set_notes(cases, within=indices)))
 study.condition_summary(results, cases, by=["case_set", "condition"])
 

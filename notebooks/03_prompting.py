@@ -95,6 +95,7 @@ vlm = study.open_vlm(vlm_model, endpoint=vlm_endpoint, concurrency=endpoint_conc
                load_in_4bit=load_in_4bit, lazy=True)  # loads on first use, or asks the server at vlm_endpoint
 settings = study.GenerationSettings(max_new_tokens=max_new_tokens, seed=seed, batch_size=len(cases))
 grid = study.run_prompt_grid(vlm, test, cases, strategies, languages, settings=settings, results_dir=results_dir, condition=upscaler)
+display(Markdown(study.stand_in_note(grid)))
 study.prompt_grid_labels(grid)
 
 # %% [markdown]

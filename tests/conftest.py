@@ -8,6 +8,7 @@ them (a file created, changed or removed; tool caches such as ``.pytest_cache`` 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -149,9 +150,10 @@ def copy_project(target: Path) -> Path:
     return target
 
 
-def run_book(root: Path, results: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess:
-    """``cxr book --root ROOT --profile offline --results RESULTS`` in a subprocess, run from ``root``."""
-    command = [sys.executable, "-m", "cxr_lib", "book", "--root", str(root), "--profile", "offline",
+def run_book(root: Path, results: Path, env: dict[str, str], *extra: str,
+             profile: str | Path = "offline") -> subprocess.CompletedProcess:
+    """``cxr book --root ROOT --profile PROFILE --results RESULTS`` in a subprocess, run from ``root``."""
+    command = [sys.executable, "-m", "cxr_lib", "book", "--root", str(root), "--profile", str(profile),
                "--results", str(results), *extra]
     return subprocess.run(command, cwd=root, env=env, timeout=1800, capture_output=True, text=True)
 
@@ -159,12 +161,17 @@ def run_book(root: Path, results: Path, env: dict[str, str], *extra: str) -> sub
 @dataclass(frozen=True)
 class BuiltBook:
     """A copy of the project whose offline book was built by ``cxr book``, with a token in the environment
-    and a made-up GitHub repository (:data:`MADE_UP_REPOSITORY`) as the one it is published from."""
+    and a made-up GitHub repository (:data:`MADE_UP_REPOSITORY`) as the one it is published from, then built
+    again with nothing changed (the warm rerun)."""
 
     root: Path
     results: Path
     env: dict[str, str]
-    data_changes: tuple[str, ...]  # files the build created, changed or removed in the data folder
+    data_changes: tuple[str, ...]  # files the builds created, changed or removed in the data folder
+    log: str  # what the first build printed (stdout, then stderr)
+    timings: dict  # the first build's timings file
+    warm_log: str  # what the rerun printed
+    warm_timings: dict  # the rerun's timings file
 
     @property
     def html(self) -> Path:
@@ -177,7 +184,10 @@ class BuiltBook:
 
 @pytest.fixture(scope="session")
 def offline_book(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> BuiltBook:
-    """The offline profile run end to end (notebooks and book) on a copy of the project, once per session."""
+    """The offline profile run end to end (notebooks and book) on a copy of the project, then again with
+    nothing changed, once per session."""
+    from cxr_lib.tooling.book import TIMINGS_FILE
+
     root = copy_project(tmp_path_factory.mktemp("book") / "project")
     env = {**os.environ, "HF_TOKEN": FAKE_TOKEN, "HUGGING_FACE_HUB_TOKEN": FAKE_TOKEN,
            "GITHUB_REPOSITORY": MADE_UP_REPOSITORY, "GITHUB_REF_NAME": MADE_UP_BRANCH}
@@ -187,4 +197,8 @@ def offline_book(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Bu
     before = snapshot(data_dir)
     finished = run_book(root, results, env)
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
-    return BuiltBook(root, results, env, tuple(changes(before, snapshot(data_dir))))
+    timings = json.loads((results / TIMINGS_FILE).read_text())
+    again = run_book(root, results, env)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    return BuiltBook(root, results, env, tuple(changes(before, snapshot(data_dir))), finished.stdout + finished.stderr,
+                     timings, again.stdout + again.stderr, json.loads((results / TIMINGS_FILE).read_text()))

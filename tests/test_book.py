@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from conftest import BuiltBook
 
 from cxr_lib.errors import ModelLoadError, ParameterError
 from cxr_lib.tooling import book
@@ -106,12 +109,13 @@ def test_papermill_parameters_change_what_is_evaluated(stand_in_dir: Path, data_
     out = tmp_path / "01.ipynb"
     papermill.execute_notebook(
         str(ROOT / "notebooks" / "01_baseline.ipynb"), str(out), cwd=str(ROOT), kernel_name="python3", progress_bar=False,
-        parameters={"case_sets": ["reference"], "vlm_model": str(stand_in_dir / "medgemma"), "device": "cpu",
-                    "results_dir": str(tmp_path / "results"), "max_new_tokens": 16},
+        parameters={"case_sets": ["reference"], "max_cases_per_set": 3, "vlm_model": str(stand_in_dir / "medgemma"),
+                    "device": "cpu", "results_dir": str(tmp_path / "results"), "max_new_tokens": 16},
     )
-    outputs = "\n".join(o.get("data", {}).get("text/plain", "") for c in nbformat.read(out, 4).cells
-                        for o in c.get("outputs", []) if c.cell_type == "code")
+    outputs = "\n".join(o.get("data", {}).get("text/plain", "") + o.get("data", {}).get("text/markdown", "")
+                        for c in nbformat.read(out, 4).cells for o in c.get("outputs", []) if c.cell_type == "code")
     assert "reference" in outputs and "cnn-false-positives" not in outputs
+    assert "The stand-in saw 3 cases here" in outputs and "caps each case set at 3 cases" in outputs
     assert "STAND-IN" in "\n".join(str(o) for c in nbformat.read(out, 4).cells for o in c.get("outputs", []))
 
 
@@ -164,3 +168,114 @@ def test_kernels_start_without_the_warning_that_names_local_paths(monkeypatch) -
     assert os.environ["PYTHONWARNINGS"] == "default"  # restored
     loud = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "IProgress" not in quiet.stderr and "IProgress" in loud.stderr
+
+
+TRANSPORT_CHECK = """
+import json, sys, nbformat, papermill
+from cxr_lib.tooling.book import kernel_transport
+notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+    "import json; from ipykernel import get_connection_info; print(json.loads(get_connection_info())['transport'])")])
+nbformat.write(notebook, sys.argv[1])
+with kernel_transport() as transport:
+    if sys.argv[3] == "tcp":
+        transport = {}
+    papermill.execute_notebook(sys.argv[1], sys.argv[2], kernel_name="python3", progress_bar=False, **transport)
+print(nbformat.read(sys.argv[2], 4).cells[0].outputs[0]["text"].strip())
+"""
+
+
+@pytest.mark.parametrize("transport", ["ipc", "tcp"])
+def test_kernels_talk_over_ipc_without_the_tcp_warning(tmp_path: Path, transport: str) -> None:
+    # ipykernel warns "Kernel is running over TCP without encryption" whenever transport == "tcp"
+    # (ipykernel/kernelapp.py, IPKernelApp.init_sockets); jupyter_client's KernelManager starts TCP kernels
+    # unless its ``transport`` trait says "ipc" (jupyter_client/connect.py). The TCP run shows the check bites.
+    result = subprocess.run([sys.executable, "-c", TRANSPORT_CHECK, str(tmp_path / "in.ipynb"), str(tmp_path / "out.ipynb"),
+                             transport], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == transport
+    assert ("without encryption" in result.stderr) is (transport == "tcp"), result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.ipynb", "out.ipynb"]  # no socket files left behind
+
+
+def test_stand_in_note_counts_what_the_stand_in_saw() -> None:
+    from cxr_lib import study
+
+    rows = [(i, condition, True) for i in (1, 9, 22) for condition in ("lanczos", "hr")] + [(39, "lanczos", True)]
+    frame = pd.DataFrame(rows, columns=["index", "condition", "stand_in"]).assign(prompt_strategy="structured", language="en")
+    capped = study.stand_in_note(frame, max_cases_per_set=3)
+    assert capped.startswith("**The stand-in saw 4 cases here** (7 reports on 4 cases, under 2 image conditions and 1 prompt)")
+    assert "caps each case set at 3 cases (`max_cases_per_set`)" in capped and "meaningless" in capped
+    grid = frame.assign(language=["en", "ar"] * 3 + ["fr"])
+    assert "under 2 image conditions and 3 prompts" in study.stand_in_note(grid)
+    assert "only the cases its parameters name" in study.stand_in_note(grid)
+    assert study.stand_in_note(frame.assign(stand_in=False), max_cases_per_set=3) == ""  # the real model: nothing to say
+    assert study.stand_in_note(frame.iloc[:0]) == ""
+
+
+#: What a first run must not print (the runner's output) or keep (the executed notebooks): deprecation and
+#: transport warnings, and the cursor movement of a progress bar drawn inside another ("[A" fragments).
+NOISE = re.compile(r"\w*Warning\b|deprecat|without encryption|\x1b\[", re.IGNORECASE)
+
+
+@pytest.mark.slow
+def test_offline_demo_prints_and_keeps_no_warnings(offline_book: BuiltBook) -> None:
+    import nbformat
+
+    for log in (offline_book.log, offline_book.warm_log):
+        assert NOISE.findall(log) == [], log[-3000:]
+    kept = [(path.name, output.get("text", "") + output.get("evalue", ""))
+            for path in sorted(offline_book.executed.glob("*.ipynb")) for cell in nbformat.read(path, 4).cells
+            for output in cell.get("outputs", []) if output["output_type"] in ("stream", "error")]
+    assert kept and [(name, text[:300]) for name, text in kept if NOISE.search(text)] == []
+    # one bar per loop of the study: none of the libraries' own (loading or writing a local model folder)
+    bars = {line.split(":")[0].strip() for _, text in kept for line in text.replace("\r", "\n").splitlines() if "%|" in line}
+    assert any(bar.startswith("reports ") for bar in bars), bars
+    assert [bar for bar in bars if bar.startswith(("Loading", "Writing", "Fetching", "Downloading"))] == []
+
+
+@pytest.mark.slow
+def test_offline_demo_times_each_step_and_reruns_warm(offline_book: BuiltBook) -> None:
+    cold, warm = offline_book.timings, offline_book.warm_timings
+    assert cold["profile"] == "offline" and set(cold["steps"]) == {"stand_ins", *book.NOTEBOOKS, "book"}
+    assert all(step["seconds"] > 0 and step["cpu_seconds"] > 0 for step in cold["steps"].values()), cold
+    assert cold["seconds"] >= sum(step["seconds"] for step in cold["steps"].values())
+    assert cold["machine"]["processors"] >= 1 and len(cold["machine"]["load_average_before"]) == 3
+    # nothing changed: no stand-in built, no notebook run, the book not rebuilt
+    assert set(warm["steps"]) == {"book"}, warm
+    assert all(f"{name} is up to date" in offline_book.warm_log for name in book.NOTEBOOKS)
+    assert "book is up to date" in offline_book.warm_log
+    assert warm["seconds"] < cold["steps"]["book"]["seconds"] < cold["seconds"]
+
+
+@pytest.mark.slow
+def test_every_page_says_how_many_cases_the_stand_in_saw(offline_book: BuiltBook) -> None:
+    import nbformat
+
+    for name in book.NOTEBOOKS:
+        shown = "".join(output.get("data", {}).get("text/markdown", "")
+                        for cell in nbformat.read(offline_book.executed / f"{name}.ipynb", 4).cells
+                        for output in cell.get("outputs", []))
+        found = re.search(r"\*\*The stand-in saw (\d+) cases? here\*\* \((\d+) reports?", shown)
+        assert found, name
+        cases, reports = map(int, found.groups())
+        assert 0 < cases <= reports
+        cap = book.load_profile(ROOT / "profiles" / "offline.yaml").parameters.get(name, {}).get("max_cases_per_set")
+        assert (f"caps each case set at {cap} case" in shown) if cap else ("only the cases its parameters name" in shown)
+
+
+def test_the_performance_pages_demo_table_comes_from_the_measured_file() -> None:
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("time_demo", ROOT / "tools" / "time_demo.py")
+    time_demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(time_demo)
+    measured = json.loads((ROOT / "book" / "demo_timings.json").read_text())
+    table = time_demo.table(measured)
+    assert (ROOT / "book" / "demo_timings.md").read_text() == table  # refreshed with `tools/time_demo.py table`
+    assert "{include} demo_timings.md" in (ROOT / "book" / "performance.md").read_text()
+    steps = measured["demo_cold"]["runner"]["steps"]
+    assert set(steps) == {"stand_ins", *book.NOTEBOOKS, "book"}  # a cold run: every step ran
+    for name in book.NOTEBOOKS:
+        assert f"{name} {steps[name]['seconds']:.0f} s ({steps[name]['cpu_seconds']:.0f} s CPU)" in table
+    assert set(measured["demo_warm"]["runner"]["steps"]) <= {"book"}  # the warm run: nothing executed again

@@ -26,21 +26,46 @@ def run(command: list[str], cwd: Path, env: dict[str, str], timeout: int = 900) 
     return finished
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
-    """(project copy, a fresh virtual environment outside it with the wheel installed, its environment).
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PIP_DISABLE_PIP_VERSION_CHECK": "1"}
 
-    The wheel is built from a copy of the project and installed with ``--no-deps`` into a new virtual
-    environment; the dependencies, which cannot be downloaded here, come from this environment's
-    site-packages through a ``.pth`` file (its editable ``cxr_lib`` is not activated that way).
-    """
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    """(project copy, the wheel built from it as ``make install`` builds, pip's verbose output of the build)."""
     base = tmp_path_factory.mktemp("install")
     project = copy_project(base / "project")
-    wheels, env_dir = base / "wheels", base / "env"
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(project)],
-        cwd=base, env=env)
+    wheels = base / "wheels"
+    finished = run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation", "-w", str(wheels),
+                    str(project)], cwd=base, env=clean_env())
     (wheel,) = wheels.glob("cxr_lib-*.whl")
+    return project, wheel, finished.stdout + finished.stderr
+
+
+def test_the_build_warns_nothing_and_states_the_licence(built: tuple[Path, Path, str]) -> None:
+    import zipfile
+
+    _, wheel, log = built
+    # setuptools >= 77 deprecates `license = { text = ... }` ("By 2027-Feb-18, you need to update your project");
+    # the SPDX string is PEP 639's form, written as License-Expression (core metadata 2.4)
+    assert "deprecat" not in log.lower() and "2027" not in log, log[-3000:]
+    with zipfile.ZipFile(wheel) as archive:
+        (metadata,) = [name for name in archive.namelist() if name.endswith(".dist-info/METADATA")]
+        assert "License-Expression: MIT" in archive.read(metadata).decode().splitlines()
+
+
+@pytest.fixture(scope="module")
+def installed(built: tuple[Path, Path, str]) -> tuple[Path, Path, dict[str, str]]:
+    """(project copy, a fresh virtual environment outside it with the wheel installed, its environment).
+
+    The wheel is installed with ``--no-deps`` into a new virtual environment; the dependencies, which
+    cannot be downloaded here, come from this environment's site-packages through a ``.pth`` file (its
+    editable ``cxr_lib`` is not activated that way).
+    """
+    project, wheel, _ = built
+    base = wheel.parents[1]
+    env_dir = base / "env"
+    env = clean_env()
     run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], cwd=base, env=env)
     python = env_dir / "bin" / "python"
     env_site = Path(run([str(python), "-c", "import site; print(site.getsitepackages()[0])"], cwd=base, env=env).stdout.strip())
@@ -77,7 +102,7 @@ def test_notebook_1_runs_from_another_folder(installed: tuple[Path, Path, dict[s
     run([python, "-m", "cxr_lib", "stand-ins", str(tmp_path / "stand_ins")], cwd=tmp_path, env=env)
     executed = tmp_path / "01_baseline.ipynb"
     parameters = {"vlm_model": str(tmp_path / "stand_ins" / "medgemma"), "results_dir": str(tmp_path / "results"),
-                  "device": "cpu", "case_sets": ["reference"], "correct_sample_size": 4, "max_new_tokens": 8,
+                  "device": "cpu", "case_sets": ["reference"], "max_cases_per_set": 2, "max_new_tokens": 8,
                   "score": False}
     (tmp_path / "parameters.json").write_text(json.dumps(parameters))  # JSON is YAML
     run([python, "-m", "papermill", str(project / "notebooks" / "01_baseline.ipynb"), str(executed),

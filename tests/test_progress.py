@@ -47,3 +47,21 @@ def test_watched_bars_keep_tqdm_defaults(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(progress, "_watched", lambda: True)
     with progress.progress_bar(range(2), disable=False) as outer, progress.progress_bar(range(2), disable=False) as inner:
         assert outer.mininterval == inner.mininterval == 0.1 and not inner.disable
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_library_bars_are_off_inside_and_restored_after(enabled: bool) -> None:
+    from huggingface_hub import utils as hub
+    from transformers.utils import logging
+
+    before = logging.is_progress_bar_enabled()
+    logging.enable_progress_bar() if enabled else logging.disable_progress_bar()
+    try:
+        with progress.library_bars_off():
+            assert not logging.is_progress_bar_enabled() and hub.are_progress_bars_disabled()
+            bar = logging.tqdm(range(3), desc="Loading weights")
+            assert isinstance(bar, logging.EmptyTqdm) and list(bar) == [0, 1, 2]  # iterates, draws nothing
+        assert logging.is_progress_bar_enabled() is enabled
+        assert hub.are_progress_bars_disabled() is not enabled
+    finally:
+        logging.enable_progress_bar() if before else logging.disable_progress_bar()

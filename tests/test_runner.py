@@ -150,6 +150,20 @@ def test_resume_after_a_killed_run(stand_in_dir, cases, tmp_path, monkeypatch):
     assert frame["text"].tolist() == fresh["text"].tolist()
 
 
+def test_one_bar_per_run_and_no_cursor_moves(stand_in_dir, cases, tmp_path, capsys):
+    images, truths = cases
+    two = {i: images[i] for i in CASES[:2]}
+    lazy = load_vlm(stand_in_dir / "medgemma", lazy=True)  # loads inside the run, as in the notebooks
+    run_reports(lazy, two, truths, condition="lanczos", settings=SETTINGS, results_dir=tmp_path, score=False)
+    run_prompt_grid(load_vlm(stand_in_dir / "medgemma", lazy=True), two, truths, strategies=["reference"],
+                    languages=["en"], condition="lanczos", settings=SETTINGS, results_dir=tmp_path / "grid")
+    err = capsys.readouterr().err
+    # a bar drawn inside another moves the cursor up (ESC [A): kept output shows "[A" fragments
+    assert "\x1b[A" not in err and "Loading weights" not in err, err
+    bars = {line.split(":")[0].strip() for line in err.replace("\r", "\n").splitlines() if "%|" in line}
+    assert bars == {"reports lanczos/structured/en", "prompt grid lanczos"}, err
+
+
 def test_prompt_grid(stand_in_dir, cases, tmp_path):
     images, truths = cases
     two = {i: images[i] for i in CASES[:2]}
@@ -187,14 +201,6 @@ def test_cli_report_end_to_end_then_cached(stand_in_dir, data_dir, tmp_path):
         if path.is_file():
             assert token not in path.read_text(errors="replace")
     assert all(token not in out for out in (first.stdout, first.stderr, as_json.stdout))
-
-
-def test_cli_stand_ins(tmp_path, capsys):
-    from cxr_lib.models.provenance import is_stand_in
-
-    assert main(["stand-ins", str(tmp_path)]) == 0
-    assert is_stand_in(tmp_path / "medgemma") and is_stand_in(tmp_path / "swin2sr")
-    assert STAND_IN_LABEL in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("extra, expected", [
@@ -235,3 +241,66 @@ def test_prompt_grid_with_prefix_reuse_matches_run_reports(stand_in_dir, cases, 
                             results_dir=tmp_path / "plain", score=False)
         assert rows["text"].tolist() == plain["text"].tolist(), (strategy, language)
         assert rows["key"].tolist() == plain["key"].tolist()  # the same records, whichever path made them
+
+
+# --------------------------------------------------------------------------- at the full profile's scale
+class CountingModel:
+    """A fast in-process backend with the VLM's interface (``model_id``, ``revision``, ``is_stand_in``,
+    ``loaded``, ``generate``, ``score_answers``): a report and a score from each image's pixels, and a
+    count of what it was asked. Lets the runner's caching and resuming be tested at the full profile's
+    scale (the whole test split), which the stand-in would take minutes for."""
+
+    model_id, revision, is_stand_in, loaded = "counting-model", "v1", True, True
+
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.generated: list[int] = []
+        self.scored: list[int] = []
+        self.fail_after = fail_after
+
+    def generate(self, images, prompts, settings=None):
+        from cxr_lib.models.vlm import Generation
+
+        if self.fail_after is not None and len(self.generated) >= self.fail_after:
+            raise KeyboardInterrupt  # the run is stopped midway
+        self.generated += [len(images)]
+        words = ["No evidence of pneumonia.", "Findings consistent with pneumonia."]
+        return [Generation(words[int(image.mean()) % 2], "eos", 6, 280, 0.0) for image in images]
+
+    def score_answers(self, images, batch_size=8):
+        from cxr_lib.models.vlm import AnswerScore
+
+        self.scored += [len(images)]
+        return [AnswerScore(float(image.mean()) / 255.0, None) for image in images]
+
+
+def test_the_whole_split_resumes_and_reruns_from_the_cache(test_split, tmp_path):
+    from cxr_lib.analysis.conditions import condition_images
+
+    indices = [int(i) for i in test_split.indices]
+    assert len(indices) >= 600  # the scale of the full profile's runs (the review alone sends ~160 cases)
+    images = dict(zip(indices, condition_images(test_split, indices, "lanczos", 32, rgb=True)))
+    truths = {i: test_split.label(i) for i in indices}
+    settings = GenerationSettings(max_new_tokens=30, batch_size=8)
+    run = dict(condition="lanczos", settings=settings, results_dir=tmp_path, score=True, progress=False)
+
+    stopped = CountingModel(fail_after=40)  # 320 reports written, then interrupted
+    with pytest.raises(KeyboardInterrupt):
+        run_reports(stopped, images, truths, **run)
+    assert len(ResultCache(tmp_path)) == 40 * 8  # every finished batch is on disk, nothing else
+
+    resumed = CountingModel()
+    started = time.perf_counter()
+    frame = run_reports(resumed, images, truths, **run)
+    cold = time.perf_counter() - started
+    assert sum(resumed.generated) == len(indices) - 320  # only the missing reports
+    assert frame["index"].tolist() == indices and frame["key"].is_unique and frame["p_pneumonia"].notna().all()
+    assert len(ResultCache(tmp_path)) == len(indices)
+
+    again = CountingModel()
+    started = time.perf_counter()
+    rerun = run_reports(again, images, truths, **run)
+    warm = time.perf_counter() - started
+    assert again.generated == [] and again.scored == []  # all of it from the cache
+    assert rerun.drop(columns="seconds").equals(frame.drop(columns="seconds"))
+    print(f"{len(indices)} records: resumed run {cold:.2f} s, rerun from the cache {warm:.2f} s")
+    assert warm < 30  # reading ~600 records is not generating them (generous: the machine may be busy)

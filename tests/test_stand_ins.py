@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +22,7 @@ import pytest
 
 from cxr_lib.errors import TokenizerUnavailableError
 from cxr_lib.models import gemma3_tokenizer
-from cxr_lib.models.stand_ins import GEMMA3_GENERATION, GEMMA3_IDS, GEMMA3_TEXT, stand_in_info
+from cxr_lib.models.stand_ins import GEMMA3_GENERATION, GEMMA3_IDS, GEMMA3_TEXT, stand_in_info, stand_ins_current
 from cxr_lib.models.vlm import GenerationSettings
 
 HUB_FILES = {"config.json", "generation_config.json", "model.safetensors", "preprocessor_config.json",
@@ -251,10 +254,12 @@ def test_auto_falls_back_to_word_level_in_one_line(tmp_path, monkeypatch):
 
 def test_cli_stand_ins_names_the_tokenizer(tmp_path, capsys):
     from cxr_lib.cli import main
-    from cxr_lib.models.stand_ins import stand_ins_current
+    from cxr_lib.models.provenance import STAND_IN_LABEL, is_stand_in
 
     assert main(["stand-ins", str(tmp_path), "--tokenizer", "word-level"]) == 0
-    assert "(word-level tokenizer)" in capsys.readouterr().out
+    assert is_stand_in(tmp_path / "medgemma") and is_stand_in(tmp_path / "swin2sr")
+    out = capsys.readouterr().out
+    assert "(word-level tokenizer)" in out and STAND_IN_LABEL in out
     if gemma3_tokenizer.find() is not None:  # a demo folder built word-level is rebuilt once Gemma 3's is there
         assert not stand_ins_current(tmp_path)
 
@@ -329,3 +334,16 @@ def test_swin2sr_pads_always_and_the_crop_gives_four_times(swin2sr, side, padded
     with torch.inference_mode():
         assert sr.model(pixel_values=pixels).reconstruction.shape[-1] == padded * 4
     assert sr.super_resolve([image])[0].shape == (side * 4, side * 4)  # 28 → 112, 32 → 128
+
+
+def test_current_stand_ins_are_recognised_without_importing_transformers(stand_in_dir, tmp_path):
+    from cxr_lib.models.provenance import STAND_IN_MARKER
+
+    code = ("import sys; from cxr_lib.models.stand_ins import stand_ins_current; "
+            "print(stand_ins_current(sys.argv[1]), 'transformers' in sys.modules)")
+    checked = subprocess.run([sys.executable, "-c", code, str(stand_in_dir)], capture_output=True, text=True, timeout=120)
+    assert checked.stdout.split() == ["True", "False"], checked.stderr  # `make demo` with nothing to do stays quick
+    older = shutil.copytree(stand_in_dir, tmp_path / "older")
+    marker = older / "medgemma" / STAND_IN_MARKER
+    marker.write_text(marker.read_text().replace('"transformers": "', '"transformers": "0.'))
+    assert not stand_ins_current(older)  # built by another transformers: rebuilt

@@ -66,6 +66,12 @@ def _in_turn(run: Any, items: Sequence[Any], vlm: Any, batch_size: int) -> Any:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
+def _load_before_progress(vlm: "VLM") -> None:
+    """Load a lazy in-process model now, so that loading (a download's bar among it) is not drawn inside ours."""
+    if hasattr(vlm, "load") and not getattr(vlm, "loaded", True):
+        vlm.load()
+
+
 def _model_revision(vlm: "VLM") -> str | None:
     """The revision to key records by; loads a lazy hub model whose revision is not in the cache."""
     if getattr(vlm, "revision", None) is None and hasattr(vlm, "load") and not getattr(vlm, "loaded", True):
@@ -167,6 +173,7 @@ def collect_records(
             found[int(index)] = record
 
     if todo:
+        _load_before_progress(vlm)
         bar = progress_bar(total=len(todo), desc=f"reports {condition}/{strategy_name}/{language}", unit="report",
                    disable=not progress)
         def run(batch: Sequence[Any]) -> tuple[Sequence[Any], list[Any], list[Any]]:
@@ -274,6 +281,8 @@ def run_prompt_grid(
     }
     found = {k: r for k, key in key_of.items() if (r := cache.get(key)) is not None}
     missing = {i: [(s, l, text) for s, l, text in prompts if (s, l, i) not in found] for i in digests}
+    if any(missing.values()):
+        _load_before_progress(vlm)
     bar = progress_bar(total=sum(map(len, missing.values())), desc=f"prompt grid {condition}", unit="report", disable=not progress)
     where, served = _where(vlm)
     guard = EmptyAnswerGuard(where, served=served)

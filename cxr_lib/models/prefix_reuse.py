@@ -119,7 +119,7 @@ def generate_with_shared_prefix(
     eos = vlm.eos_token_ids()
     tokenizer = processor.tokenizer
     gen_kwargs = {**settings.generate_kwargs(), "pad_token_id": tokenizer.pad_token_id}
-    with torch.inference_mode():
+    with torch.inference_mode(), vlm.compute_threads():
         prefix_ids = ids[0][:shared].unsqueeze(0).to(device)
         prefix_inputs = {
             "input_ids": prefix_ids,
@@ -150,7 +150,8 @@ def generate_with_shared_prefix(
     for first in range(0, len(ids), step):
         rows = ids[first:first + step]
         start = time.perf_counter()
-        new_rows = _generate_suffixes(model, prefix_cache, rows, shared, device, gen_kwargs, settings.seed)
+        with vlm.compute_threads():  # one thread for a tiny model on the CPU, as VLM.generate runs it
+            new_rows = _generate_suffixes(model, prefix_cache, rows, shared, device, gen_kwargs, settings.seed)
         seconds = (time.perf_counter() - start) / len(rows)
         # Finished exactly as VLM._generate_batch finishes a row: cut at the first end-of-turn id,
         # the thought split off on its markers' ids.

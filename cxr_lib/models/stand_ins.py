@@ -30,6 +30,7 @@ from cxr_lib.languages import LANGUAGES
 from cxr_lib.models import gemma3_tokenizer
 from cxr_lib.models.provenance import STAND_IN_LABEL, STAND_IN_MARKER, is_stand_in
 from cxr_lib.models.vlm import DEFAULT_MODEL
+from cxr_lib.progress import library_bars_off
 from cxr_lib.storage import atomic_write_json
 
 #: Bump when what a stand-in folder holds changes, so that builders that reuse folders rebuild them.
@@ -83,7 +84,8 @@ def build_swin2sr_stand_in(folder: str | os.PathLike) -> Path:
     with torch.random.fork_rng(devices=[]):  # same weights every time, caller's RNG untouched
         torch.manual_seed(0)
         model = Swin2SRForImageSuperResolution(config).eval()
-    model.save_pretrained(folder, safe_serialization=True)
+    with library_bars_off():  # one small local file: no "Writing model shards" bar
+        model.save_pretrained(folder, safe_serialization=True)
     atomic_write_json(folder / "preprocessor_config.json", SWIN2SR_PREPROCESSOR)
     mark_stand_in(folder, "swin2sr", SWIN2SR_IMITATES)
     return folder
@@ -295,7 +297,8 @@ def _build_gemma3(folder: Path, tokenizer_dir: Path, image_size: int, seed: int)
             # the random text mostly English words rather than pieces of other scripts.
             model.get_input_embeddings().weight[words] *= _WORD_BOOST
     model.generation_config = GenerationConfig(**GEMMA3_GENERATION)
-    model.save_pretrained(folder, safe_serialization=True)
+    with library_bars_off():
+        model.save_pretrained(folder, safe_serialization=True)
     atomic_write_json(folder / "config.json", gemma3_hub_config(image_size))  # the hub's spelling, see there
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copyfile(tokenizer_dir / name, folder / name)
@@ -360,7 +363,8 @@ def _build_word_level(folder: Path, image_size: int, seed: int) -> None:
         image_processor=image_processor, tokenizer=tokenizer, chat_template=_medgemma_chat_template(),
         image_seq_length=mm_tokens,
     )
-    model.save_pretrained(folder, safe_serialization=True)
+    with library_bars_off():
+        model.save_pretrained(folder, safe_serialization=True)
     processor.save_pretrained(folder)
 
 
@@ -438,15 +442,16 @@ def build_stand_ins(folder: str | os.PathLike, *, tokenizer: str = "auto") -> di
 
 def stand_ins_current(folder: str | os.PathLike) -> bool:
     """Whether ``folder`` holds both stand-ins as this version builds them, the MedGemma one with the
-    tokenizer an ``auto`` build would pick now (checked without the network)."""
-    import transformers
+    tokenizer an ``auto`` build would pick now (checked without the network, and without importing
+    transformers: a rerun with nothing to do stays quick)."""
+    from importlib.metadata import version
 
     folder = Path(folder)
 
     infos = [stand_in_info(folder / name) for name in ("medgemma", "swin2sr")]
     # Weight names in a saved folder differ between transformers versions: rebuild after an upgrade.
     if not all(info.get("stand_in") and info.get("version") == STAND_IN_VERSION
-               and info.get("transformers") == transformers.__version__ for info in infos):
+               and info.get("transformers") == version("transformers") for info in infos):
         return False
     try:
         wanted = "gemma3" if gemma3_tokenizer.find() is not None else "word-level"

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
@@ -46,7 +47,7 @@ from cxr_lib.errors import ModelLoadError, UpscaleError
 from cxr_lib.models import hub, realesrgan
 from cxr_lib.models.provenance import STAND_IN_LABEL, is_stand_in
 from cxr_lib.models.registry import Names
-from cxr_lib.progress import progress_bar
+from cxr_lib.progress import library_bars_off, progress_bar
 from cxr_lib.storage import atomic_write_bytes
 
 #: The real super-resolution model (×4, trained on classical bicubic degradation).
@@ -319,8 +320,9 @@ def load_super_resolver(model: str = DEFAULT_SWIN2SR, device: str | None = None,
         raise UpscaleError(f"{model} is a {config.model_type!r} model, not a Swin2SR: pass a Swin2SR model such as {DEFAULT_SWIN2SR}")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        network = Swin2SRForImageSuperResolution.from_pretrained(source, revision=revision, dtype=torch.float32)
-        processor = Swin2SRImageProcessor.from_pretrained(source, revision=revision)
+        with library_bars_off() if local.exists() else nullcontext():  # a local folder: nothing to download
+            network = Swin2SRForImageSuperResolution.from_pretrained(source, revision=revision, dtype=torch.float32)
+            processor = Swin2SRImageProcessor.from_pretrained(source, revision=revision)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"could not load Swin2SR weights or processor from {model!r} ({type(exc).__name__}: {exc})".replace("\n", " ")) from exc
     network = network.to(device).eval()

@@ -65,6 +65,7 @@ from cxr_lib.models.hub import require_cached_or_reachable, unreachable_message
 from cxr_lib.models.model_names import LOCAL_REVISION_PREFIX, resolve_model
 from cxr_lib.models.prompts import SCORE_QUESTION, build_messages
 from cxr_lib.models.thoughts import EndOfOutput, decode_split, marker_ids
+from cxr_lib.progress import library_bars_off
 
 DEFAULT_MODEL = "google/medgemma-1.5-4b-it"
 #: Answer spellings scored as "yes" (pneumonia) and "no" (normal).
@@ -300,10 +301,12 @@ class VLM:
             kwargs: dict[str, Any] = {"revision": revision, "dtype": self.dtype, "attn_implementation": self.attention}
             if self.load_in_4bit:
                 kwargs.update(quantization_config=_four_bit_config(self.dtype), device_map={"": self.device})
+            quiet = library_bars_off() if Path(source).is_dir() else contextlib.nullcontext()
             try:
-                config = AutoConfig.from_pretrained(source, revision=revision)
-                model = AutoModelForImageTextToText.from_pretrained(source, **kwargs)
-                processor = AutoProcessor.from_pretrained(source, revision=revision)
+                with quiet:  # a local folder: no download to follow, and no bar inside the caller's
+                    config = AutoConfig.from_pretrained(source, revision=revision)
+                    model = AutoModelForImageTextToText.from_pretrained(source, **kwargs)
+                    processor = AutoProcessor.from_pretrained(source, revision=revision)
                 if not self.load_in_4bit:
                     model = model.to(self.device)
             except Exception as exc:  # turned into one line; the cause stays chained
@@ -338,6 +341,10 @@ class VLM:
         except Exception:
             self._model = None
             raise
+
+    def compute_threads(self) -> contextlib.AbstractContextManager:
+        """The PyTorch threads this model's passes run with (:meth:`_cpu_threads`), restored after."""
+        return _threads(self._cpu_threads())
 
     def _cpu_threads(self) -> int | None:
         """1 for a tiny model on the CPU (thread hand-offs cost more than its matmuls), else None."""
@@ -457,7 +464,7 @@ class VLM:
         if settings.seed is not None:
             torch.manual_seed(settings.seed)
         try:
-            with torch.inference_mode(), _threads(self._cpu_threads()):
+            with torch.inference_mode(), self.compute_threads():
                 output = self.model.generate(**batch, **settings.generate_kwargs(), pad_token_id=tokenizer.pad_token_id)
         except Exception as exc:
             if _is_oom(exc):
@@ -520,7 +527,7 @@ class VLM:
             try:
                 if settings.seed is not None:
                     torch.manual_seed(settings.seed)
-                with torch.inference_mode(), _threads(self._cpu_threads()):
+                with torch.inference_mode(), self.compute_threads():
                     self.model.generate(**batch, **settings.generate_kwargs(), pad_token_id=tokenizer.pad_token_id,
                                         streamer=streamer)
             except BaseException as exc:  # surfaced in the caller's thread below
@@ -592,8 +599,9 @@ class VLM:
             chunk = images[start:start + batch_size]
             batch = self.encode(chunk, [SCORE_QUESTION] * len(chunk))
             try:
-                with torch.inference_mode(), _threads(self._cpu_threads()):
-                    # left padding: the last position is real; only its logits are computed (not the whole vocabulary at every position)
+                with torch.inference_mode(), self.compute_threads():
+                    # left padding: the last position is real; only its logits are computed (the output
+                    # head over every position of a 260-token prompt would be most of the work)
                     logits = self.model(**batch, logits_to_keep=1).logits[:, -1, :].float()
             except Exception as exc:
                 if _is_oom(exc):

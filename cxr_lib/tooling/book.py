@@ -45,7 +45,7 @@ from cxr_lib.errors import CxrError, DisagreementError, ParameterError
 from cxr_lib.models.endpoint import open_endpoint
 from cxr_lib.models.hub import check_model_config as check_hub_model
 from cxr_lib.models.stand_ins import build_stand_ins, stand_ins_current
-from cxr_lib.storage import atomic_write_text, ensure_writable_dir
+from cxr_lib.storage import atomic_write_json, atomic_write_text, ensure_writable_dir
 from cxr_lib.study import book_numbers, check_registered_parameters
 from cxr_lib.tooling.repository import source_repository, with_repository
 
@@ -308,6 +308,46 @@ KERNEL_WARNINGS_IGNORED = ("ignore:IProgress not found",)
 
 
 @contextmanager
+def kernel_transport() -> Iterator[dict[str, Any]]:
+    """papermill's keyword arguments for kernels that talk over IPC (Unix sockets in a private temporary
+    folder) rather than TCP on localhost, which ipykernel warns is unencrypted; on a system without Unix
+    sockets, none (TCP, jupyter_client's default)."""
+    if os.name != "posix":
+        yield {}
+        return
+    import tempfile
+
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    with tempfile.TemporaryDirectory(prefix="cxr-kernel-") as sockets:
+
+        class IpcKernelManager(AsyncKernelManager):
+            """jupyter_client's kernel manager, with ``transport = "ipc"`` and its sockets in ``sockets``."""
+
+            @default("transport")
+            def _transport_ipc(self) -> str:
+                return "ipc"
+
+            @default("ip")
+            def _ip_in_sockets(self) -> str:  # the sockets' path prefix (jupyter_client's default is relative)
+                return os.path.join(sockets, "kernel")
+
+        yield {"kernel_manager_class": IpcKernelManager}
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the notebook kernels, the book build);
+    this process's alone where the system keeps no account of children."""
+    try:
+        import resource
+    except ImportError:  # not a Unix system
+        return time.process_time()
+    return sum(getattr(resource.getrusage(who), part) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+               for part in ("ru_utime", "ru_stime"))
+
+
+@contextmanager
 def kernel_environment() -> Iterator[None]:
     """The environment the notebook kernels start in: this one, with :data:`KERNEL_WARNINGS_IGNORED`."""
     before = os.environ.get("PYTHONWARNINGS")
@@ -322,13 +362,14 @@ def kernel_environment() -> Iterator[None]:
 
 
 def execute_notebooks(project: BookProject, profile: Profile, results: str | os.PathLike,
-                      notebooks: Sequence[str] = NOTEBOOKS, force: bool = False) -> list[Path]:
+                      notebooks: Sequence[str] = NOTEBOOKS, force: bool = False,
+                      timings: dict[str, Any] | None = None) -> list[Path]:
     """Run each notebook with papermill into ``book/executed`` of ``project``; return the executed paths.
 
     The notebooks run in the project root and get ``results`` (and the stand-ins' folder under it)
     as paths relative to it. A notebook whose executed copy has the same :func:`execution_key` is
     not run again (its records are cached anyway; this also skips the kernel start and model load)
-    unless ``force``.
+    unless ``force``. ``timings``, when given, receives the wall and CPU seconds of each step.
     """
     import papermill
 
@@ -337,10 +378,12 @@ def execute_notebooks(project: BookProject, profile: Profile, results: str | os.
     substitutions = {"results": project.relative(results), "stand_ins": project.relative(results / "stand_ins")}
     preflight(profile, substitutions)
     agreement_step(profile, substitutions)
+    timings = {} if timings is None else timings
     if profile.stand_ins:
         folder = results / "stand_ins"
         if force or not stand_ins_current(folder):  # missing, older, or not the tokenizer available now
-            build_stand_ins(folder)
+            with _timed(timings, "stand_ins"):
+                build_stand_ins(folder)
     executed_dir = ensure_writable_dir(project.executed_dir)
     plans = []
     for notebook in notebooks:
@@ -360,10 +403,10 @@ def execute_notebooks(project: BookProject, profile: Profile, results: str | os.
         started = time.perf_counter()
         print(f"running {notebook} ({profile.name} profile) ...", flush=True)
         try:
-            with kernel_environment():
+            with kernel_environment(), kernel_transport() as transport, _timed(timings, notebook):
                 papermill.execute_notebook(
                     str(source), str(target), parameters=parameters, kernel_name="python3",
-                    cwd=str(project.root), progress_bar=False, report_mode=False,
+                    cwd=str(project.root), progress_bar=False, report_mode=False, **transport,
                 )
         except papermill.PapermillExecutionError as exc:
             raise CxrError(
@@ -374,6 +417,42 @@ def execute_notebooks(project: BookProject, profile: Profile, results: str | os.
         print(f"  done in {time.perf_counter() - started:.0f} s → {shown}", flush=True)
         executed.append(target)
     return executed
+
+
+@contextmanager
+def _timed(timings: dict[str, Any], step: str) -> Iterator[None]:
+    """Record the wall and CPU seconds of one step in ``timings[step]``."""
+    wall, cpu = time.perf_counter(), _cpu_seconds()
+    try:
+        yield
+    finally:
+        timings[step] = {"seconds": round(time.perf_counter() - wall, 2), "cpu_seconds": round(_cpu_seconds() - cpu, 2)}
+
+
+#: Written into the results folder by every ``cxr book`` run: what each step took (the Performance page).
+TIMINGS_FILE = "timings.json"
+
+
+def write_timings(path: Path, profile: Profile, steps: dict[str, Any], seconds: float, cpu_seconds: float,
+                  load: tuple[float, float, float]) -> Path:
+    """Write one run's timings as JSON: each step's wall and CPU seconds (a step that was up to date and
+    skipped is absent), the whole run's, the processors and the load average before and after the run."""
+    import datetime
+    import platform
+
+    payload = {
+        "profile": profile.name, "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "seconds": round(seconds, 2), "cpu_seconds": round(cpu_seconds, 2), "steps": steps,
+        "machine": {"processors": os.cpu_count(), "usable_processors": len(os.sched_getaffinity(0))
+                    if hasattr(os, "sched_getaffinity") else os.cpu_count(), "platform": platform.platform(),
+                    "load_average_before": [round(x, 2) for x in load],
+                    "load_average_after": [round(x, 2) for x in _load_average()]},
+    }
+    return atomic_write_json(path, payload)
+
+
+def _load_average() -> tuple[float, float, float]:
+    return os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
 
 
 BOOK_KEY_FILE = ".cxr_book_key"
@@ -441,9 +520,17 @@ def run_book(root: str | os.PathLike, profile: str | os.PathLike, results: str |
     """
     project = BookProject.at(root)
     chosen = load_profile(project.profile_path(profile))
-    started = time.perf_counter()
+    started, cpu, load = time.perf_counter(), _cpu_seconds(), _load_average()
+    results = Path(results or project.root / "results" / chosen.name)
+    steps: dict[str, Any] = {}
     if not skip_notebooks:
-        execute_notebooks(project, chosen, results or project.root / "results" / chosen.name, force=force)
-    index = None if no_book else build_book(project, chosen, force=force)
-    print(f"{chosen.name} profile finished in {time.perf_counter() - started:.0f} s")
+        execute_notebooks(project, chosen, results, force=force, timings=steps)
+    if no_book:
+        index = None
+    else:
+        with _timed(steps, "book"):
+            index = build_book(project, chosen, force=force)
+    seconds = time.perf_counter() - started
+    write_timings(ensure_writable_dir(results) / TIMINGS_FILE, chosen, steps, seconds, _cpu_seconds() - cpu, load)
+    print(f"{chosen.name} profile finished in {seconds:.0f} s")
     return index

@@ -23,7 +23,7 @@ def environment(device: str) -> dict[str, Any]:
         "transformers": transformers.__version__,
         "device": device,
         "threads": torch.get_num_threads(),
-        "cpu": _cpu_name(),
+        "cpu": cpu_name(),
         "cpu_count": os.cpu_count(),
         "cpu_capability": str(getattr(torch.backends.cpu, "get_cpu_capability", lambda: "?")()),
         "load_average_start": load_average(),
@@ -39,7 +39,8 @@ def load_average() -> list[float] | None:
     return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
+    """The processor's model name (from /proc/cpuinfo where there is one)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
