@@ -76,6 +76,34 @@ def test_headline_ssim_is_wang_et_al_gaussian_and_the_uniform_window_is_kept(int
     assert "SSIM, Gaussian σ 1.5 (95% CI)" in markdown and "SSIM, uniform 7×7 (95% CI)" in markdown
 
 
+def test_scores_of_a_stack_are_scikit_images_image_by_image(test_split, hr, indices) -> None:
+    """:func:`image_scores` computes on stacks of images, in threads; every value must still be what
+    scikit-image's ``peak_signal_noise_ratio`` and ``structural_similarity`` give for each pair alone, at
+    both sizes, for more images than one stack holds, and for an image identical to its reference."""
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    from cxr_lib.analysis.fidelity import SCORE_CHUNK, image_scores
+
+    chosen = (indices * 3)[:SCORE_CHUNK + 5]
+    for size, method in ((224, "lanczos"), (112, "nearest")):
+        references = [resize(hr.image(i), size) for i in chosen]
+        estimates = upscale_batch([test_split.image(i) for i in chosen], method, size)
+        estimates[1] = references[1].copy()
+        scores = image_scores(estimates, references)
+        assert {name: len(values) for name, values in scores.items()} == dict.fromkeys(("psnr", "ssim", "ssim_uniform7"), len(chosen))
+        for k, (estimate, reference) in enumerate(zip(estimates, references)):
+            with np.errstate(divide="ignore"):
+                assert scores["psnr"][k] == pytest.approx(peak_signal_noise_ratio(reference, estimate, data_range=255), abs=1e-9)
+            assert scores["ssim"][k] == pytest.approx(structural_similarity(
+                reference, estimate, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False), abs=1e-12)
+            assert scores["ssim_uniform7"][k] == pytest.approx(structural_similarity(reference, estimate, data_range=255), abs=1e-12)
+        assert scores["psnr"][1] == np.inf and scores["ssim"][1] == pytest.approx(1.0)
+    with pytest.raises(UpscaleError, match="one reference per image"):
+        image_scores(estimates, references[:-1])
+    with pytest.raises(UpscaleError, match="resize one first"):
+        image_scores(estimates[:1], [resize(references[0], 224)])
+
+
 def test_error_map_needs_the_same_shape() -> None:
     with pytest.raises(UpscaleError, match="resize one first"):
         error_map(np.zeros((28, 28), np.uint8), np.zeros((224, 224), np.uint8))

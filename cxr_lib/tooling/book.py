@@ -262,20 +262,25 @@ def execution_key(source: Path, parameters: dict[str, Any]) -> str:
     import json
     import os
 
-
-    package = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
     digest.update(source.read_bytes())
     digest.update(json.dumps(parameters, sort_keys=True, default=str).encode())
+    _digest_code_and_data(digest, parameters.get("data_dir"))
+    digest.update(os.environ.get("HF_HUB_OFFLINE", "").encode())
+    return digest.hexdigest()
+
+
+def _digest_code_and_data(digest: Any, data_dir: str | os.PathLike | None = None) -> None:
+    """Add the package's code, its committed artifacts and the data folders' files (path, size and
+    modification time) to ``digest``: what every number the project computes comes from."""
+    package = Path(__file__).resolve().parents[1]
     code = sorted(package.rglob("*.py")) + sorted(p for p in ARTIFACTS_DIR.rglob("*") if p.is_file())
     for path in code:
         digest.update(path.relative_to(package).as_posix().encode() + path.read_bytes())
-    for folder in data_dirs(parameters.get("data_dir")):
-        for path in sorted(folder.glob("*.npz")) if folder.is_dir() else []:
+    for folder in data_dirs(data_dir):
+        for path in sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []:
             stat = path.stat()
             digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    digest.update(os.environ.get("HF_HUB_OFFLINE", "").encode())
-    return digest.hexdigest()
 
 
 def is_up_to_date(target: Path, key: str) -> bool:
@@ -459,8 +464,9 @@ BOOK_KEY_FILE = ".cxr_book_key"
 
 
 def book_key(project: BookProject, config_text: str) -> str:
-    """What the HTML depends on: the configuration, the table of contents, the pages, their images,
-    the committed artifacts and the executed notebooks."""
+    """What the HTML depends on: the configuration (before the numbers are put in), the table of contents,
+    the pages, their images, the executed notebooks, and what the pages' numbers are computed from (the
+    package, its committed artifacts, the data files)."""
     import hashlib
 
     root = project.root
@@ -469,9 +475,7 @@ def book_key(project: BookProject, config_text: str) -> str:
     for path in inputs:
         if path.is_file():
             digest.update(str(path.relative_to(root)).encode() + path.read_bytes())
-    for path in sorted(ARTIFACTS_DIR.rglob("*")):
-        if path.is_file():
-            digest.update(path.relative_to(ARTIFACTS_DIR).as_posix().encode() + path.read_bytes())
+    _digest_code_and_data(digest)
     return digest.hexdigest()
 
 
@@ -481,21 +485,20 @@ def build_book(project: BookProject, profile: Profile, force: bool = False) -> P
     import yaml
 
     config = yaml.safe_load((project.root / "_config.yml").read_text())
-    # the numbers the Markdown pages state ({{ name }}), computed now from the committed artifacts
-    config.setdefault("parse", {}).setdefault("myst_substitutions", {}).update(book_numbers())
     if profile.stand_ins:
         config.setdefault("html", {})["announcement"] = STAND_IN_ANNOUNCEMENT
     config = with_repository(config, source_repository(project.root))  # repository and Colab buttons
-    ensure_writable_dir(project.build_dir)
-    derived = project.build_dir / f"_config.{profile.name}.yml"
-    rendered = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
     html = project.html_dir
     index = html / "index.html"
-    key = book_key(project, rendered)
+    key = book_key(project, yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     if not force and index.is_file() and (html / BOOK_KEY_FILE).is_file() and (html / BOOK_KEY_FILE).read_text() == key:
         print(f"book is up to date ({project.relative(index)})")
         return index
-    atomic_write_text(derived, rendered)
+    # the numbers the Markdown pages state ({{ name }}), computed now from the committed artifacts
+    config.setdefault("parse", {}).setdefault("myst_substitutions", {}).update(book_numbers())
+    ensure_writable_dir(project.build_dir)
+    derived = project.build_dir / f"_config.{profile.name}.yml"
+    atomic_write_text(derived, yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     if html.exists():
         shutil.rmtree(html)
     command = [
