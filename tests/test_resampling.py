@@ -41,6 +41,11 @@ def test_weighted_statistics_match_scikit_learn() -> None:
         assert aucs[row] == pytest.approx(roc_auc_score(labels, scores, sample_weight=weights[row]))
         fpr, tpr, _ = roc_curve(labels, scores, sample_weight=weights[row])
         assert sens[row] == pytest.approx(tpr[fpr <= 0.1 + 1e-12].max())
+    tied = np.round(scores, 1)  # many images on one score: the rates must step once per distinct score
+    sens_tied = resampling.sensitivity_at_specificity(labels, tied, 0.8, weights)
+    for row in (0, 5):
+        fpr, tpr, _ = roc_curve(labels, tied, sample_weight=weights[row])
+        assert sens_tied[row] == pytest.approx(tpr[fpr <= 0.2 + 1e-12].max())
     sensitivity, specificity = resampling.rates_at_threshold(labels, scores, 0.4)
     called = scores >= 0.4
     assert sensitivity[0] == pytest.approx(called[labels == 1].mean())

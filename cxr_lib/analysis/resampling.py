@@ -56,8 +56,12 @@ def _rates_at_each_score(labels: np.ndarray, scores: np.ndarray, weights: np.nda
     position = np.searchsorted(cuts, scores)
     rates = []
     for cls in (1, 0):
-        w = weights[:, labels == cls]
-        binned = w @ np.eye(len(cuts) + 1)[position[labels == cls]]  # weight per distinct score
+        w, at = weights[:, labels == cls], position[labels == cls]
+        order = np.argsort(at, kind="stable")
+        firsts = np.flatnonzero(np.r_[True, at[order][1:] != at[order][:-1]]) if len(at) else np.empty(0, int)
+        binned = np.zeros((len(weights), len(cuts) + 1))  # weight per distinct score
+        if len(at):
+            binned[:, at[order][firsts]] = np.add.reduceat(w[:, order], firsts, axis=1)
         at_or_above = np.cumsum(binned[:, ::-1], axis=1)[:, ::-1]  # column k: weight with score >= cuts[k]
         with np.errstate(invalid="ignore", divide="ignore"):
             rates.append(at_or_above / w.sum(axis=1, keepdims=True))
