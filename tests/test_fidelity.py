@@ -98,6 +98,9 @@ def test_scores_of_a_stack_are_scikit_images_image_by_image(test_split, hr, indi
                 reference, estimate, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False), abs=1e-12)
             assert scores["ssim_uniform7"][k] == pytest.approx(structural_similarity(reference, estimate, data_range=255), abs=1e-12)
         assert scores["psnr"][1] == np.inf and scores["ssim"][1] == pytest.approx(1.0)
+        several = image_scores({"upscaled": estimates, "itself": references}, references)  # the references' moments shared
+        assert all(np.array_equal(several["upscaled"][name], scores[name]) for name in scores)
+        assert (several["itself"]["ssim"] == pytest.approx(1.0)) and (several["itself"]["psnr"] == np.inf).all()
     with pytest.raises(UpscaleError, match="one reference per image"):
         image_scores(estimates, references[:-1])
     with pytest.raises(UpscaleError, match="resize one first"):

@@ -88,41 +88,58 @@ def ssim_uniform7(estimate: np.ndarray, reference: np.ndarray) -> float:
 
 #: Images scored together by :func:`image_scores` (a few hundred MB of float64 work arrays at 224×224).
 SCORE_CHUNK = 32
+#: The two SSIM windows: scikit-image's Gaussian (σ 1.5, truncated at 3.5 σ: 11×11) with population
+#: covariances, and its uniform 7×7 with sample covariances; each with the half-width its mean leaves out.
+_WINDOWS = {"ssim": (5, 1.0), "ssim_uniform7": (3, 49 / 48)}
 
 
-def image_scores(estimates: Sequence[np.ndarray], references: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
-    """PSNR, SSIM and SSIM with the uniform 7×7 window of many same-sized grayscale ``uint8`` images at once.
+def image_scores(estimates: Sequence[np.ndarray] | dict[str, Sequence[np.ndarray]],
+                 references: Sequence[np.ndarray]) -> dict[str, np.ndarray] | dict[str, dict[str, np.ndarray]]:
+    """PSNR, SSIM and SSIM with the uniform 7×7 window of many same-sized grayscale ``uint8`` images at once;
+    ``estimates`` may map several methods to their images (one per reference each): then one such dict per method.
 
     The same values as :func:`psnr`, :func:`ssim` and :func:`ssim_uniform7` image by image (scikit-image's
     formulas in float64: the same filters, the window's half-width cropped off before the mean, so the
-    border mode never reaches the mean), computed on stacks of :data:`SCORE_CHUNK` images, the stacks
-    shared between two threads (SciPy's filters and NumPy's arithmetic release the GIL).
+    border mode never reaches the mean), computed on stacks of :data:`SCORE_CHUNK` images shared between
+    two threads (SciPy's filters and NumPy's arithmetic release the GIL), the references' windowed moments
+    once per stack for every method.
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    if len(estimates) != len(references):
-        raise UpscaleError(f"{len(estimates)} images against {len(references)} references: give one reference per image")
-    starts = range(0, len(estimates), SCORE_CHUNK)
+    methods = estimates if isinstance(estimates, dict) else {"": estimates}
+    for images in methods.values():
+        if len(images) != len(references):
+            raise UpscaleError(f"{len(images)} images against {len(references)} references: give one reference per image")
+    starts = range(0, len(references), SCORE_CHUNK)
     with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-        parts = list(pool.map(lambda i: _chunk_scores(estimates[i:i + SCORE_CHUNK], references[i:i + SCORE_CHUNK]), starts))
-    names = ("psnr", "ssim", "ssim_uniform7")
-    return {name: np.concatenate([part[name] for part in parts]) if parts else np.empty(0) for name in names}
+        parts = list(pool.map(lambda i: _chunk_scores({m: images[i:i + SCORE_CHUNK] for m, images in methods.items()},
+                                                      references[i:i + SCORE_CHUNK]), starts))
+    names = ("psnr", *_WINDOWS)
+    scores = {m: {name: np.concatenate([part[m][name] for part in parts]) if parts else np.empty(0) for name in names}
+              for m in methods}
+    return scores if isinstance(estimates, dict) else scores[""]
 
 
-def _chunk_scores(estimates: Sequence[np.ndarray], references: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
-    """:func:`image_scores` of one stack of images."""
+def _chunk_scores(methods: dict[str, Sequence[np.ndarray]], references: Sequence[np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """:func:`image_scores` of one stack of images for each method."""
     from scipy import ndimage
 
-    y, x = _stack(estimates), _stack(references)
-    if x.shape != y.shape:
-        raise UpscaleError(f"cannot compare {y.shape[1:]} images with {x.shape[1:]} references: resize one first")
-    with np.errstate(divide="ignore"):  # identical images: infinite PSNR, no warning
-        psnr_values = 10 * np.log10(255.0 ** 2 / np.mean((x - y) ** 2, axis=(1, 2)))
-    moments = (x, y, x * x, y * y, x * y)
-    gaussian = [ndimage.gaussian_filter(m, sigma=(0, 1.5, 1.5), truncate=3.5, mode="reflect") for m in moments]
-    uniform = [ndimage.uniform_filter(m, size=(1, 7, 7)) for m in moments]
-    return {"psnr": psnr_values, "ssim": _mean_similarity(gaussian, half_width=5, covariance_norm=1.0),
-            "ssim_uniform7": _mean_similarity(uniform, half_width=3, covariance_norm=49 / 48)}
+    filters = {"ssim": partial(ndimage.gaussian_filter, sigma=(0, 1.5, 1.5), truncate=3.5, mode="reflect"),
+               "ssim_uniform7": partial(ndimage.uniform_filter, size=(1, 7, 7))}
+    x = _stack(references)
+    reference_moments = {name: (window(x), window(x * x)) for name, window in filters.items()}
+    scores = {}
+    for method, images in methods.items():
+        y = _stack(images)
+        if x.shape != y.shape:
+            raise UpscaleError(f"cannot compare {y.shape[1:]} images with {x.shape[1:]} references: resize one first")
+        with np.errstate(divide="ignore"):  # identical images: infinite PSNR, no warning
+            scores[method] = {"psnr": 10 * np.log10(255.0 ** 2 / np.mean((x - y) ** 2, axis=(1, 2)))}
+        for name, window in filters.items():
+            ux, uxx = reference_moments[name]
+            half_width, covariance_norm = _WINDOWS[name]
+            scores[method][name] = _mean_similarity((ux, window(y), uxx, window(y * y), window(x * y)), half_width, covariance_norm)
+    return scores
 
 
 def _stack(images: Sequence[np.ndarray]) -> np.ndarray:
@@ -133,7 +150,7 @@ def _stack(images: Sequence[np.ndarray]) -> np.ndarray:
     return np.stack(arrays).astype(np.float64)
 
 
-def _mean_similarity(filtered: list[np.ndarray], half_width: int, covariance_norm: float) -> np.ndarray:
+def _mean_similarity(filtered: Sequence[np.ndarray], half_width: int, covariance_norm: float) -> np.ndarray:
     """Mean SSIM per image from the windowed means of x, y, x², y² and xy (scikit-image's
     ``structural_similarity``, constants K1 = 0.01 and K2 = 0.03 at ``data_range=255``), the border cropped first."""
     inner = (slice(None), slice(half_width, -half_width), slice(half_width, -half_width))
@@ -211,22 +228,27 @@ def fidelity_table(
     references = {i: hr.image(i) for i in indices}
     truth = {size: [resize(references[i], size, final_resize) for i in indices] for size in sizes}
     lows = [split.image(i) for i in indices]
-    rows: list[dict] = []
+    outputs, models, per_image = {}, {}, {}
     for method in progress_bar(methods, desc="fidelity", unit="method", disable=len(methods) < 2):
-        model = resolver_for(method, sr_model)
-        started = time.perf_counter()
-        outputs = upscaled(lows, method, sizes, model, final_resize)
-        per_image = 1000 * (time.perf_counter() - started) / max(len(lows), 1)
-        for size in sizes:
-            scores = image_scores(outputs[size], truth[size])
+        models[method] = resolver_for(method, sr_model)
+        started = time.perf_counter()  # each upscaler timed alone, before any scoring
+        outputs[method] = upscaled(lows, method, sizes, models[method], final_resize)
+        per_image[method] = 1000 * (time.perf_counter() - started) / max(len(lows), 1)
+    rows: list[dict] = []
+    for size in sizes:
+        scores = image_scores({method: outputs[method][size] for method in methods}, truth[size])
+        for method in methods:
+            model = models[method]
             for position, index in enumerate(indices):
                 rows.append({
                     "index": index, "label": split.label(index), "method": method, "size": size,
-                    **{name: float(values[position]) for name, values in scores.items()},
+                    **{name: float(values[position]) for name, values in scores[method].items()},
                     "model": model.model_id if model else "", "revision": (model.revision or "") if model else "",
-                    "stand_in": bool(model and model.is_stand_in), "ms_per_image": per_image,
+                    "stand_in": bool(model and model.is_stand_in), "ms_per_image": per_image[method],
                 })
-    return pd.DataFrame(rows, columns=list(FIDELITY_COLUMNS))
+    order = {method: k for k, method in enumerate(methods)}
+    frame = pd.DataFrame(rows, columns=list(FIDELITY_COLUMNS))
+    return frame.sort_values("method", key=lambda c: c.map(order), kind="stable").reset_index(drop=True)
 
 
 def mean_ci(values: Sequence[float], confidence: float = 0.95) -> "Estimate":
