@@ -86,8 +86,9 @@ def ssim_uniform7(estimate: np.ndarray, reference: np.ndarray) -> float:
     return float(structural_similarity(reference, estimate, data_range=255))
 
 
-#: Images scored together by :func:`image_scores` (a few hundred MB of float64 work arrays at 224×224).
-SCORE_CHUNK = 32
+#: Images scored together by :func:`image_scores`: four 224×224 float64 images are 1.6 MB per work array,
+#: which stays in the processor's cache (measured: a third faster than stacks of 32).
+SCORE_CHUNK = 4
 #: The two SSIM windows: scikit-image's Gaussian (σ 1.5, truncated at 3.5 σ: 11×11) with population
 #: covariances, and its uniform 7×7 with sample covariances; each with the half-width its mean leaves out.
 _WINDOWS = {"ssim": (5, 1.0), "ssim_uniform7": (3, 49 / 48)}
