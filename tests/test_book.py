@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import BuiltBook
 
-from cxr_lib.errors import ModelLoadError, ParameterError
+from cxr_lib.errors import CxrError, ModelLoadError, ParameterError
 from cxr_lib.tooling import book
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -237,8 +237,14 @@ def test_offline_demo_prints_and_keeps_no_warnings(offline_book: BuiltBook) -> N
 def test_offline_demo_times_each_step_and_reruns_warm(offline_book: BuiltBook) -> None:
     cold, warm = offline_book.timings, offline_book.warm_timings
     assert cold["profile"] == "offline" and set(cold["steps"]) == {"stand_ins", *book.NOTEBOOKS, "book"}
-    assert all(step["seconds"] > 0 and step["cpu_seconds"] > 0 for step in cold["steps"].values()), cold
-    assert cold["seconds"] >= sum(step["seconds"] for step in cold["steps"].values())
+    at_once = book.load_profile(ROOT / "profiles" / "offline.yaml").notebooks_at_once
+    assert cold["notebooks_at_once"] == at_once
+    alone = ["stand_ins", "book", *(book.NOTEBOOKS if at_once == 1 else ())]  # CPU seconds are a step's own only alone
+    assert all(cold["steps"][name]["cpu_seconds"] > 0 for name in alone), cold
+    assert all(step["seconds"] > 0 for step in cold["steps"].values()), cold
+    notebooks = [cold["steps"][name]["seconds"] for name in book.NOTEBOOKS]
+    assert cold["seconds"] >= cold["steps"]["stand_ins"]["seconds"] + cold["steps"]["book"]["seconds"] + max(notebooks)
+    assert cold["cpu_seconds"] > 0
     assert cold["machine"]["processors"] >= 1 and len(cold["machine"]["load_average_before"]) == 3
     # nothing changed: no stand-in built, no notebook run, the book not rebuilt
     assert set(warm["steps"]) == {"book"}, warm
@@ -277,5 +283,54 @@ def test_the_performance_pages_demo_table_comes_from_the_measured_file() -> None
     steps = measured["demo_cold"]["runner"]["steps"]
     assert set(steps) == {"stand_ins", *book.NOTEBOOKS, "book"}  # a cold run: every step ran
     for name in book.NOTEBOOKS:
-        assert f"{name} {steps[name]['seconds']:.0f} s ({steps[name]['cpu_seconds']:.0f} s CPU)" in table
+        assert time_demo.step_time(name, steps[name]) in table and f"{name} {steps[name]['seconds']:.0f} s" in table
     assert set(measured["demo_warm"]["runner"]["steps"]) <= {"book"}  # the warm run: nothing executed again
+
+
+def _timed_notebook(name: str, fails: bool) -> "object":
+    """A two-cell notebook: parameters, then one cell that records when it ran (and fails, if asked)."""
+    import nbformat
+
+    parameters = nbformat.v4.new_code_cell('results_dir: str = "results"\nrepository: "Optional[str]" = None',
+                                           metadata={"tags": ["parameters"]})
+    work = nbformat.v4.new_code_cell(
+        "import pathlib, time\n"
+        "folder = pathlib.Path(results_dir)\nfolder.mkdir(parents=True, exist_ok=True)\n"
+        f"(folder / '{name}.start').write_text(repr(time.time()))\ntime.sleep(4)\n"
+        f"(folder / '{name}.end').write_text(repr(time.time()))\n"
+        + ("raise ValueError('broken on purpose')\n" if fails else ""))
+    return nbformat.v4.new_notebook(cells=[parameters, work], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+
+
+def test_notebooks_at_once_overlap_and_a_failure_stops_none_of_the_others(tmp_path: Path) -> None:
+    import nbformat
+
+    for name in ("_config.yml", "_toc.yml"):
+        (tmp_path / name).write_text("{}\n")
+    (tmp_path / "book").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(_timed_notebook("01_baseline", fails=False), tmp_path / "notebooks" / "01_baseline.ipynb")
+    nbformat.write(_timed_notebook("03_prompting", fails=True), tmp_path / "notebooks" / "03_prompting.ipynb")
+    (tmp_path / "profile.yaml").write_text("name: two\nstand_ins: false\nnotebooks_at_once: 2\n"
+                                           "parameters:\n  all:\n    results_dir: '{results}'\n")
+    profile = book.load_profile(tmp_path / "profile.yaml")
+    project, results, timings = book.BookProject.at(tmp_path), tmp_path / "results", {}
+    with pytest.raises(CxrError, match=r"notebook 03_prompting failed in cell \d+: ValueError: broken on purpose"):
+        book.execute_notebooks(project, profile, results, notebooks=("01_baseline", "03_prompting"), timings=timings)
+    moments = {name: [float((results / f"{name}.{edge}").read_text()) for edge in ("start", "end")]
+               for name in ("01_baseline", "03_prompting")}
+    assert max(start for start, _ in moments.values()) < min(end for _, end in moments.values())  # both ran at once
+    executed = nbformat.read(project.executed_dir / "01_baseline.ipynb", 4)
+    assert executed.metadata.get(book.EXECUTION_KEY)  # the one that finished is stamped, so a rerun skips it
+    assert not nbformat.read(project.executed_dir / "03_prompting.ipynb", 4).metadata.get(book.EXECUTION_KEY)
+    assert timings["01_baseline"]["seconds"] >= 4 and timings["01_baseline"]["cpu_seconds"] is None  # CPU: the run's only
+
+
+@pytest.mark.parametrize("value", ["0", "two", "true", "1.5"])
+def test_notebooks_at_once_is_a_whole_number(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "profile.yaml"
+    path.write_text(f"name: x\nnotebooks_at_once: {value}\n")
+    with pytest.raises(ParameterError, match="notebooks_at_once"):
+        book.load_profile(path)
+    path.write_text("name: x\n")
+    assert book.load_profile(path).notebooks_at_once == 1  # a real model: one notebook at a time

@@ -102,7 +102,7 @@ def records_only(profile: Path, target: Path) -> Path:
 
     payload = yaml.safe_load(profile.read_text())
     payload["parameters"]["02_super_resolution"].update(
-        fidelity_limit=4, fidelity_spot_check=1, reader_inputs=["hr"], reader_committed_inputs=[], reader_spot_check=1)
+        fidelity_limit=4, fidelity_spot_check=1, reader_inputs=["hr"], reader_spot_check=1)
     target.write_text(yaml.safe_dump(payload))
     return target
 

@@ -33,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,7 @@ from cxr_lib.study import book_numbers, check_registered_parameters
 from cxr_lib.tooling.repository import source_repository, with_repository
 
 NOTEBOOKS = ("01_baseline", "02_super_resolution", "03_prompting")
-PROFILE_KEYS = {"name", "stand_ins", "parameters", "agreement"}
+PROFILE_KEYS = {"name", "stand_ins", "parameters", "agreement", "notebooks_at_once"}
 #: What a profile's ``agreement`` step may set (:func:`cxr_lib.analysis.agreement.check_agreement`).
 AGREEMENT_KEYS = {"cases", "max_new_tokens", "score_tolerance", "early_tokens", "max_disagreeing"}
 STAND_IN_ANNOUNCEMENT = (
@@ -125,6 +126,9 @@ class Profile:
     parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
     path: Path | None = None
     agreement: dict[str, Any] | None = None  # the server checked against the in-process model first (cases, …)
+    #: How many notebooks run at the same time, each in its own kernel: 1 for a real model, which one
+    #: accelerator holds once; the offline profile's stand-ins are small enough to share the CPU.
+    notebooks_at_once: int = 1
 
 
 def profile_names(root: str | os.PathLike = ".") -> list[str]:
@@ -160,8 +164,11 @@ def load_profile(path: str | Path) -> Profile:
     agreement = payload.get("agreement")
     if agreement is not None and (not isinstance(agreement, dict) or set(agreement) - AGREEMENT_KEYS):
         raise ParameterError(f"profile {path}: agreement must be a mapping with keys among {sorted(AGREEMENT_KEYS)}")
+    at_once = payload.get("notebooks_at_once", 1)
+    if isinstance(at_once, bool) or not isinstance(at_once, int) or at_once < 1:
+        raise ParameterError(f"profile {path}: notebooks_at_once is {at_once!r}; set a whole number of 1 or more")
     return Profile(str(payload.get("name", path.stem)), bool(payload.get("stand_ins", False)),
-                   {k: dict(v or {}) for k, v in parameters.items()}, path, agreement)
+                   {k: dict(v or {}) for k, v in parameters.items()}, path, agreement, at_once)
 
 
 def notebook_parameters(profile: Profile, notebook: str, substitutions: dict[str, str]) -> dict[str, Any]:
@@ -374,7 +381,9 @@ def execute_notebooks(project: BookProject, profile: Profile, results: str | os.
     The notebooks run in the project root and get ``results`` (and the stand-ins' folder under it)
     as paths relative to it. A notebook whose executed copy has the same :func:`execution_key` is
     not run again (its records are cached anyway; this also skips the kernel start and model load)
-    unless ``force``. ``timings``, when given, receives the wall and CPU seconds of each step.
+    unless ``force``. The profile's ``notebooks_at_once`` run at the same time, each in its own kernel;
+    a failure stops none of the others and all failures are reported when they have finished. ``timings``,
+    when given, receives the wall seconds of each step, and its CPU seconds where it ran alone.
     """
     import papermill
 
@@ -390,48 +399,91 @@ def execute_notebooks(project: BookProject, profile: Profile, results: str | os.
             with _timed(timings, "stand_ins"):
                 build_stand_ins(folder)
     executed_dir = ensure_writable_dir(project.executed_dir)
-    plans = []
+    pending, executed = [], []
     for notebook in notebooks:
         source = project.notebook(notebook)
         parameters = {**notebook_parameters(profile, notebook, substitutions), "repository": repository and repository.spec}
         check_parameters(source, parameters)
-        plans.append((notebook, source, parameters))
-    executed = []
-    for notebook, source, parameters in plans:
         target = executed_dir / f"{notebook}.ipynb"
-        shown = project.relative(target)
         key = execution_key(source, parameters)
-        if not force and is_up_to_date(target, key):
-            print(f"{notebook} is up to date ({shown}; --force reruns it)", flush=True)
-            executed.append(target)
-            continue
-        started = time.perf_counter()
-        print(f"running {notebook} ({profile.name} profile) ...", flush=True)
-        try:
-            with kernel_environment(), kernel_transport() as transport, _timed(timings, notebook):
-                papermill.execute_notebook(
-                    str(source), str(target), parameters=parameters, kernel_name="python3",
-                    cwd=str(project.root), progress_bar=False, report_mode=False, **transport,
-                )
-        except papermill.PapermillExecutionError as exc:
-            raise CxrError(
-                f"notebook {notebook} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue.splitlines()[0] if exc.evalue else ''} "
-                f"(the executed notebook is {shown})"
-            ) from None
-        stamp(target, key, {"input_path": project.relative(source), "output_path": shown})
-        print(f"  done in {time.perf_counter() - started:.0f} s → {shown}", flush=True)
         executed.append(target)
+        if not force and is_up_to_date(target, key):
+            print(f"{notebook} is up to date ({project.relative(target)}; --force reruns it)", flush=True)
+        else:
+            pending.append(_NotebookRun(notebook, source, target, parameters, key))
+    at_once = min(profile.notebooks_at_once, len(pending))
+    if at_once > 1:  # the light notebooks together, the heavy one as they finish
+        pending.sort(key=lambda run: run.notebook == HEAVIEST_NOTEBOOK)
+        print(f"running {', '.join(run.notebook for run in pending)} ({profile.name} profile), {at_once} at a time ...", flush=True)
+    with kernel_environment(), _in_folder(project.root), ThreadPoolExecutor(max_workers=max(at_once, 1)) as pool:
+        failures = [failure for failure in pool.map(lambda run: _execute(project, profile, run, timings, alone=at_once <= 1),
+                                                    pending) if failure]
+    if failures:
+        raise CxrError("; ".join(failures))
     return executed
 
 
+#: The notebook started last when several run at once: it keeps both processors of a small machine busy
+#: by itself (the fidelity of every upscaler, the reader), while the other two mostly wait on one.
+HEAVIEST_NOTEBOOK = "02_super_resolution"
+
+
+@dataclass(frozen=True)
+class _NotebookRun:
+    """One notebook to execute: where from, where to, with what, under which key."""
+
+    notebook: str
+    source: Path
+    target: Path
+    parameters: dict[str, Any]
+    key: str
+
+
+def _execute(project: BookProject, profile: Profile, run: _NotebookRun, timings: dict[str, Any], alone: bool) -> str | None:
+    """Execute one notebook with papermill and stamp it; the failure's one line, or None."""
+    import papermill
+
+    shown = project.relative(run.target)
+    started = time.perf_counter()
+    if alone:
+        print(f"running {run.notebook} ({profile.name} profile) ...", flush=True)
+    try:
+        # each kernel its own socket folder; papermill's cwd is the folder every thread is already in
+        with kernel_transport() as transport, _timed(timings, run.notebook, cpu=alone):
+            papermill.execute_notebook(
+                str(run.source), str(run.target), parameters=run.parameters, kernel_name="python3",
+                cwd=str(project.root), progress_bar=False, report_mode=False, **transport,
+            )
+    except papermill.PapermillExecutionError as exc:
+        return (f"notebook {run.notebook} failed in cell {exc.exec_count}: {exc.ename}: "
+                f"{exc.evalue.splitlines()[0] if exc.evalue else ''} (the executed notebook is {shown})")
+    stamp(run.target, run.key, {"input_path": project.relative(run.source), "output_path": shown})
+    print(f"  {run.notebook} done in {time.perf_counter() - started:.0f} s → {shown}", flush=True)
+    return None
+
+
 @contextmanager
-def _timed(timings: dict[str, Any], step: str) -> Iterator[None]:
-    """Record the wall and CPU seconds of one step in ``timings[step]``."""
-    wall, cpu = time.perf_counter(), _cpu_seconds()
+def _in_folder(folder: Path) -> Iterator[None]:
+    """Work in ``folder``, then go back. papermill changes the process's folder to its ``cwd`` and back, which
+    is not thread-safe (papermill issue 473); with every thread already in ``cwd``, each change is a no-op."""
+    before = os.getcwd()
+    os.chdir(folder)
     try:
         yield
     finally:
-        timings[step] = {"seconds": round(time.perf_counter() - wall, 2), "cpu_seconds": round(_cpu_seconds() - cpu, 2)}
+        os.chdir(before)
+
+
+@contextmanager
+def _timed(timings: dict[str, Any], step: str, cpu: bool = True) -> Iterator[None]:
+    """Record the wall and CPU seconds of one step in ``timings[step]`` (CPU seconds only with ``cpu``: steps
+    that run at the same time share the process's count; the run's total is in the timings file)."""
+    wall, used = time.perf_counter(), _cpu_seconds()
+    try:
+        yield
+    finally:
+        timings[step] = {"seconds": round(time.perf_counter() - wall, 2),
+                         "cpu_seconds": round(_cpu_seconds() - used, 2) if cpu else None}
 
 
 #: Written into the results folder by every ``cxr book`` run: what each step took (the Performance page).
@@ -448,6 +500,7 @@ def write_timings(path: Path, profile: Profile, steps: dict[str, Any], seconds: 
     payload = {
         "profile": profile.name, "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "seconds": round(seconds, 2), "cpu_seconds": round(cpu_seconds, 2), "steps": steps,
+        "notebooks_at_once": profile.notebooks_at_once,
         "machine": {"processors": os.cpu_count(), "usable_processors": len(os.sched_getaffinity(0))
                     if hasattr(os, "sched_getaffinity") else os.cpu_count(), "platform": platform.platform(),
                     "load_average_before": [round(x, 2) for x in load],
