@@ -26,11 +26,15 @@ help:
 
 install: $(STAMP)
 
+# The package is installed editable. setuptools tells every editable install, as a UserWarning, that
+# same-named folders in the working directory take precedence: true of any checkout, nothing to act on,
+# so that one command runs with UserWarnings ignored.
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 	set -o pipefail; $(PY) -m pip install -q -r requirements.txt 2>&1 | { grep -v '^WARNING: Location' || true; }
-	set -o pipefail; $(PY) -m pip install -q --no-deps --no-build-isolation -e . 2>&1 | { grep -v '^WARNING: Location' || true; }
+	set -o pipefail; PYTHONWARNINGS=ignore::UserWarning $(PY) -m pip install -q --no-deps --no-build-isolation -e . 2>&1 \
+	  | { grep -v '^WARNING: Location' || true; }
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 

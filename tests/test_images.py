@@ -76,3 +76,18 @@ def test_any_array_gives_uint8_or_a_clear_error(array):
         assert "\n" not in str(exc)
         return
     assert image.dtype == np.uint8 and image.ndim == 2 and min(image.shape) >= MIN_SIDE
+
+
+def test_float_images_are_read_in_float64_and_nan_or_inf_is_refused_before_any_arithmetic() -> None:
+    import warnings
+
+    wide = np.full((40, 40, 4), 60000, dtype=np.float16)  # three channels summed in float16 would overflow
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning from the arithmetic
+        image = to_grayscale_uint8(wide)
+        for bad in (np.nan, np.inf):  # in the alpha channel: refused before alpha is divided by its maximum
+            broken = np.ones((40, 40, 4))
+            broken[0, 0, 3] = bad
+            with pytest.raises(ImageInputError, match="NaN or infinite"):
+                to_grayscale_uint8(broken)
+    assert image.dtype == np.uint8 and image.shape == (40, 40)

@@ -125,6 +125,10 @@ def to_grayscale_uint8(array: np.ndarray, name: str = "image") -> np.ndarray:
     array = np.asarray(array)
     if array.dtype == object or array.dtype.kind not in "biuf":
         raise ImageInputError(f"{name} has pixel type {array.dtype}: expected numbers")
+    if array.dtype.kind == "f":  # float64 before any arithmetic: no overflow in a narrow type, NaN refused first
+        array = array.astype(np.float64)
+        if not np.isfinite(array).all():
+            raise ImageInputError(f"{name} contains NaN or infinite pixel values: export it again")
     if array.ndim == 3 and array.shape[2] in (1, 3, 4):
         if array.shape[2] == 4:  # straight alpha over black
             alpha = array[..., 3:4].astype(np.float64) / (255.0 if array.dtype == np.uint8 else max(float(array[..., 3].max()), 1.0))
