@@ -9,7 +9,7 @@ without a word. So:
 - :func:`is_empty_answer` says whether a generation shows any text (its answer or its thought)
   once padding markers are removed;
 - :func:`probe_answer` is the check backends run when they open: one short generation on a plain
-  image must show text;
+  image must give text;
 - :class:`EmptyAnswerGuard` is what runs use: an empty answer is never turned into a record, a few
   in a row stop the run, and any left at the end stop it too, each time with one line
   (:func:`empty_answer_message`) naming the likely cause and the fix.

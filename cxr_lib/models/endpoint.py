@@ -13,7 +13,7 @@ The parts: :mod:`~cxr_lib.models.endpoint_transport` (HTTP, retries, the API key
 :mod:`~cxr_lib.models.endpoint_identity` (which model, which revision, which server). Requests run
 concurrently, at most ``concurrency`` at once across all callers (the server batches them).
 
-**Opening** (``check=True``): a short probe generation with an image must show text — a server
+**Opening** (``check=True``): a short probe generation with an image must give text — a server
 running Gemma 3 in float16 answers with nothing (:mod:`cxr_lib.models.empty_answers`) — and must
 read more prompt tokens than the same request without the image (a text-only model behind a lenient
 server drops the image without a word).
@@ -238,7 +238,7 @@ class EndpointVLM:
 
     # ---- opening
     def check_images(self) -> None:
-        """A short probe with an image must show text, and read more prompt tokens than the same
+        """A short probe with an image must give text, and read more prompt tokens than the same
         request without the image (see the module docstring)."""
         fields = {"max_tokens": PROBE_NEW_TOKENS, "temperature": 0.0}
         with_image = self._chat(probe_image(), PROBE_PROMPT, fields)

@@ -8,7 +8,7 @@ weights with float32 compute), never float16 (Gemma 3 produces empty output in f
 CPU unless the processor has native bfloat16 (AMX), because on an AVX2 CPU a bfloat16 matmul is ~500×
 slower than float32. What was chosen, and why, is :attr:`VLM.configuration` (one line) and
 :meth:`VLM.made_with` (what records and cache keys carry). After loading, a short probe generation
-must show text (:mod:`cxr_lib.models.empty_answers`).
+must give text (:mod:`cxr_lib.models.empty_answers`).
 
 :class:`VLM` generates reports in batches with left padding and decodes only the new tokens; greedy
 by default, sampling only with an explicit seed. Greedy means greedy whatever the model's own
@@ -330,7 +330,7 @@ class VLM:
         self.check_answers()
 
     def check_answers(self) -> None:
-        """A short generation on a plain image must show text; else :class:`~cxr_lib.errors.EmptyAnswerError`
+        """A short generation on a plain image must give text; else :class:`~cxr_lib.errors.EmptyAnswerError`
         (and the weights are dropped, so nothing runs on a model that answers with nothing)."""
 
         def generate(image: Any, prompt: str, tokens: int) -> Generation:
